@@ -1,0 +1,1 @@
+"""Adapters: the store (SQLAlchemy), catalog files (YAML), callouts (httpx), events."""

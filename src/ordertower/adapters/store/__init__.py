@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy Core tables, repositories, unit of work and Alembic migrations."""

@@ -1,0 +1,282 @@
+"""Repositories: the SQL behind the unit of work. Rows come back as plain dicts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ...domain.decomposition import FulfillmentLine
+from ...domain.lifecycle import FINAL_ITEM_STATES, ItemState
+from ...domain.planning import Plan
+from .tables import (assets, events, fulfillment_lines, item_attempts, orders, plan_item_edges,
+                     plan_items)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .unit_of_work import SqlUnitOfWork
+
+_CHUNK = 500  # rows per multi-row INSERT / IN (...) list
+
+
+def _chunks(seq: list, size: int = _CHUNK) -> Iterable[list]:
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class OrderRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.conn.execute(orders.insert().values(**row))
+
+    def get(self, order_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+        q = sa.select(orders).where(orders.c.id == order_id)
+        if for_update:
+            q = q.with_for_update()
+        row = self.conn.execute(q).mappings().first()
+        return dict(row) if row else None
+
+    def update(self, order_id: str, **values: Any) -> None:
+        self.conn.execute(orders.update().where(orders.c.id == order_id).values(**values))
+
+    def list(self, filters: dict[str, Any], offset: int, limit: int) -> tuple[list[dict], int]:
+        q = sa.select(orders)
+        conds = []
+        for name, value in filters.items():
+            if name == "relatedParty.id":
+                conds.append(orders.c.customer_id == value)
+            else:
+                conds.append(getattr(orders.c, name) == value)
+        if conds:
+            q = q.where(*conds)
+        total = self.conn.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
+        rows = self.conn.execute(q.order_by(orders.c.created_at.desc(), orders.c.id)
+                                 .offset(offset).limit(limit)).mappings().all()
+        return [dict(r) for r in rows], total
+
+    def lines(self, order_id: str, revision: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            sa.select(fulfillment_lines)
+            .where(fulfillment_lines.c.order_id == order_id, fulfillment_lines.c.revision == revision)
+            .order_by(fulfillment_lines.c.position)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def line(self, order_id: str, revision: int, line_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(sa.select(fulfillment_lines).where(
+            fulfillment_lines.c.order_id == order_id, fulfillment_lines.c.revision == revision,
+            fulfillment_lines.c.line_id == line_id)).mappings().first()
+        return dict(row) if row else None
+
+    def update_line_attributes(self, order_id: str, revision: int, line_id: str,
+                               attributes: dict[str, Any]) -> None:
+        self.conn.execute(fulfillment_lines.update().where(
+            fulfillment_lines.c.order_id == order_id, fulfillment_lines.c.revision == revision,
+            fulfillment_lines.c.line_id == line_id).values(attributes=attributes))
+
+    def add_lines(self, order_id: str, revision: int, lines: list[FulfillmentLine]) -> None:
+        rows = [{"order_id": order_id, "revision": revision, "line_id": line.id, "position": pos,
+                 "technical_product": line.technical_product, "action": line.action,
+                 "attributes": line.attributes, "lineage": line.lineage, "rule_ids": line.rule_ids,
+                 "scope": line.scope, "parent_line_id": line.parent_line_id,
+                 "root_item_ids": line.root_item_ids} for pos, line in enumerate(lines)]
+        for chunk in _chunks(rows):
+            self.conn.execute(fulfillment_lines.insert(), chunk)
+
+
+class EventRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def add(self, type_: str, payload: dict[str, Any], at: datetime, *, order_id: str | None = None,
+            item_id: str | None = None) -> None:
+        self.add_many([{"type": type_, "payload": payload, "order_id": order_id, "item_id": item_id}], at)
+
+    def add_many(self, rows: list[dict[str, Any]], at: datetime) -> None:
+        full = [{"event_id": new_id(), "occurred_at": at, "order_id": None, "item_id": None, **r}
+                for r in rows]
+        for chunk in _chunks(full):
+            self.conn.execute(events.insert(), chunk)
+
+    def for_order(self, order_id: str, types: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        q = sa.select(events).where(events.c.order_id == order_id)
+        if types is not None:
+            q = q.where(events.c.type.in_(list(types)))
+        return [dict(r) for r in self.conn.execute(q.order_by(events.c.id)).mappings().all()]
+
+    def after(self, last_id: int, limit: int = 500) -> list[dict[str, Any]]:
+        rows = self.conn.execute(sa.select(events).where(events.c.id > last_id)
+                                 .order_by(events.c.id).limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
+
+
+class AssetRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.conn.execute(assets.insert().values(**row))
+
+    def get(self, asset_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(sa.select(assets).where(assets.c.id == asset_id)).mappings().first()
+        return dict(row) if row else None
+
+    def for_order_item(self, order_id: str, order_item_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(sa.select(assets).where(
+            assets.c.order_id == order_id, assets.c.order_item_id == order_item_id)).mappings().first()
+        return dict(row) if row else None
+
+    def list(self, filters: dict[str, Any], offset: int, limit: int) -> tuple[list[dict], int]:
+        q = sa.select(assets)
+        for name, value in filters.items():
+            col = {"relatedParty.id": assets.c.customer_id, "productOffering.id": assets.c.offering_id,
+                   "status": assets.c.status, "id": assets.c.id, "name": assets.c.name}[name]
+            q = q.where(col == value)
+        total = self.conn.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
+        rows = self.conn.execute(q.order_by(assets.c.created_at.desc(), assets.c.id)
+                                 .offset(offset).limit(limit)).mappings().all()
+        return [dict(r) for r in rows], total
+
+
+class PlanRepository:
+    """Plan items: the work queue."""
+
+    def __init__(self, conn: Connection, uow: "SqlUnitOfWork"):
+        self.conn = conn
+        self.uow = uow
+
+    # --- writing a plan ---------------------------------------------------------------
+
+    def add_plan(self, order_id: str, revision: int, plan: Plan, now: datetime) -> list[dict[str, Any]]:
+        """Insert the plan's items and edges. Items with no dependency start ``ready``."""
+        ids = {item.key: new_id() for item in plan.items}
+        rows = []
+        for pos, item in enumerate(plan.items):
+            rows.append({
+                "id": ids[item.key], "order_id": order_id, "revision": revision, "key": item.key,
+                "position": pos, "line_id": item.line_id, "step_id": item.step_id, "name": item.name,
+                "type": item.type, "system": item.system,
+                "state": ItemState.READY if not item.depends_on else ItemState.PENDING,
+                "ponr": item.ponr, "depends_on": item.depends_on,
+                "pending_deps": len(item.depends_on), "root_item_ids": item.root_item_ids,
+                "attempts": 0, "expected_duration_s": item.expected_duration_s, "spec": item.spec,
+                "created_at": now, "updated_at": now})
+        for chunk in _chunks(rows):
+            self.conn.execute(plan_items.insert(), chunk)
+        edges = [{"item_id": ids[i.key], "depends_on_id": ids[d]} for i in plan.items for d in i.depends_on]
+        for chunk in _chunks(edges):
+            self.conn.execute(plan_item_edges.insert(), chunk)
+        if any(r["state"] == ItemState.READY for r in rows):
+            self.released()
+        return rows
+
+    def released(self) -> None:
+        """New work is ready: wake workers once this transaction commits."""
+        self.uow.work_released = True
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(sa.text("SELECT pg_notify('ordertower_work', '')"))
+
+    # --- reading ---------------------------------------------------------------------
+
+    def get(self, item_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+        q = sa.select(plan_items).where(plan_items.c.id == item_id)
+        if for_update:
+            q = q.with_for_update()
+        row = self.conn.execute(q).mappings().first()
+        return dict(row) if row else None
+
+    def for_order(self, order_id: str, revision: int | None = None) -> list[dict[str, Any]]:
+        q = sa.select(plan_items).where(plan_items.c.order_id == order_id)
+        if revision is not None:
+            q = q.where(plan_items.c.revision == revision)
+        return [dict(r) for r in self.conn.execute(q.order_by(plan_items.c.revision,
+                                                              plan_items.c.position)).mappings().all()]
+
+    def count_unfinished(self, order_id: str, revision: int) -> int:
+        return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
+            plan_items.c.order_id == order_id, plan_items.c.revision == revision,
+            plan_items.c.state.not_in([s.value for s in FINAL_ITEM_STATES]))).scalar_one()
+
+    def count_in_state(self, order_id: str, revision: int, state: str) -> int:
+        return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
+            plan_items.c.order_id == order_id, plan_items.c.revision == revision,
+            plan_items.c.state == state)).scalar_one()
+
+    def attempts(self, item_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(sa.select(item_attempts).where(item_attempts.c.item_id == item_id)
+                                 .order_by(item_attempts.c.attempt, item_attempts.c.id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    # --- the queue -------------------------------------------------------------------
+
+    def claim(self, worker: str, limit: int, now: datetime, lease_until: datetime,
+              exclude_systems: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """Claim up to ``limit`` due items (ready, or retrying whose time has come).
+
+        PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim at once.
+        SQLite: the unit of work runs under ``BEGIN IMMEDIATE``, so claims are serialised.
+        """
+        due = sa.or_(plan_items.c.not_before.is_(None), plan_items.c.not_before <= now)
+        q = (sa.select(plan_items.c.id, plan_items.c.state)
+             .where(plan_items.c.state.in_([ItemState.READY.value, ItemState.RETRYING.value]), due))
+        excluded = list(exclude_systems)
+        if excluded:
+            q = q.where(sa.or_(plan_items.c.system.is_(None), plan_items.c.system.not_in(excluded)))
+        q = q.order_by(plan_items.c.created_at, plan_items.c.position).limit(limit)
+        q = q.with_for_update(skip_locked=True)
+        picked = self.conn.execute(q).all()
+        if not picked:
+            return []
+        ids = [p.id for p in picked]
+        self.conn.execute(plan_items.update().where(plan_items.c.id.in_(ids)).values(
+            state=ItemState.RUNNING.value, lease_owner=worker, lease_until=lease_until,
+            attempts=plan_items.c.attempts + 1, not_before=None, updated_at=now,
+            started_at=sa.func.coalesce(plan_items.c.started_at, now)))
+        rows = self.conn.execute(sa.select(plan_items).where(plan_items.c.id.in_(ids))).mappings().all()
+        previous = {p.id: p.state for p in picked}
+        return [dict(r) | {"previous_state": previous[r["id"]]} for r in rows]
+
+    def expired(self, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
+        q = (sa.select(plan_items).where(plan_items.c.state == ItemState.RUNNING.value,
+                                         plan_items.c.lease_until < now)
+             .limit(limit).with_for_update(skip_locked=True))
+        return [dict(r) for r in self.conn.execute(q).mappings().all()]
+
+    def renew_leases(self, worker: str, ids: list[str], until: datetime) -> int:
+        total = 0
+        for chunk in _chunks(ids):
+            total += self.conn.execute(plan_items.update().where(
+                plan_items.c.id.in_(chunk), plan_items.c.lease_owner == worker,
+                plan_items.c.state == ItemState.RUNNING.value).values(lease_until=until)).rowcount
+        return total
+
+    def update_item(self, item_id: str, expected_state: str, **values: Any) -> bool:
+        """Change an item if it is still in ``expected_state`` (guards against races)."""
+        res = self.conn.execute(plan_items.update().where(
+            plan_items.c.id == item_id, plan_items.c.state == expected_state).values(**values))
+        return res.rowcount == 1
+
+    def successors(self, item_id: str) -> list[str]:
+        return list(self.conn.execute(sa.select(plan_item_edges.c.item_id)
+                                      .where(plan_item_edges.c.depends_on_id == item_id)).scalars())
+
+    def decrement_pending(self, ids: list[str], now: datetime) -> list[dict[str, Any]]:
+        """One dependency of each item is done; return those now free of dependencies."""
+        if not ids:
+            return []
+        self.conn.execute(plan_items.update().where(plan_items.c.id.in_(ids)).values(
+            pending_deps=plan_items.c.pending_deps - 1, updated_at=now))
+        rows = self.conn.execute(sa.select(plan_items).where(
+            plan_items.c.id.in_(ids), plan_items.c.pending_deps <= 0,
+            plan_items.c.state == ItemState.PENDING.value)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def add_attempt(self, row: dict[str, Any]) -> None:
+        self.conn.execute(item_attempts.insert().values(**row))

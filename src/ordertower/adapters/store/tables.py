@@ -1,0 +1,168 @@
+"""Tables. The database is the single source of truth and the work queue."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+JSON = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC datetimes on every database (SQLite stores them naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):  # pragma: no cover - defensive, SQLite returns datetimes
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+orders = sa.Table(
+    "orders", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("external_id", sa.String(200), index=True),
+    sa.Column("state", sa.String(32), nullable=False, index=True),
+    sa.Column("customer_id", sa.String(200), index=True),
+    sa.Column("catalog_version", sa.String(100), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False, default=1),
+    sa.Column("order_date", sa.String(40), nullable=False, index=True),
+    sa.Column("requested_start_date", UTCDateTime),
+    sa.Column("requested_completion_date", UTCDateTime),
+    sa.Column("completion_date", UTCDateTime),
+    sa.Column("state_reason", sa.Text),
+    sa.Column("body", JSON, nullable=False),
+    sa.Column("items", JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+fulfillment_lines = sa.Table(
+    "fulfillment_lines", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("line_id", sa.String(500), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("technical_product", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("attributes", JSON, nullable=False),
+    sa.Column("lineage", JSON, nullable=False),
+    sa.Column("rule_ids", JSON, nullable=False),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("parent_line_id", sa.String(500)),
+    sa.Column("root_item_ids", JSON, nullable=False),
+    sa.UniqueConstraint("order_id", "revision", "line_id"),
+)
+
+plan_items = sa.Table(
+    "plan_items", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("key", sa.String(600), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("line_id", sa.String(500)),
+    sa.Column("step_id", sa.String(100), nullable=False),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("system", sa.String(100)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("ponr", sa.Boolean, nullable=False, default=False),
+    sa.Column("depends_on", JSON, nullable=False),
+    sa.Column("pending_deps", sa.Integer, nullable=False),
+    sa.Column("root_item_ids", JSON, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("not_before", UTCDateTime),
+    sa.Column("lease_owner", sa.String(100)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("expected_duration_s", sa.Float),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("output", JSON),
+    sa.Column("spec", JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("order_id", "revision", "key"),
+    sa.Index("ix_plan_items_claim", "state", "not_before"),
+)
+
+plan_item_edges = sa.Table(
+    "plan_item_edges", metadata,
+    sa.Column("item_id", sa.String(64), sa.ForeignKey("plan_items.id"), primary_key=True),
+    sa.Column("depends_on_id", sa.String(64), sa.ForeignKey("plan_items.id"), primary_key=True,
+              index=True),
+)
+
+item_attempts = sa.Table(
+    "item_attempts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("item_id", sa.String(64), sa.ForeignKey("plan_items.id"), nullable=False, index=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("worker", sa.String(100)),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("request", JSON),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("response_excerpt", sa.Text),
+    sa.Column("outcome", sa.String(16), nullable=False),  # ok | retryable | fatal
+    sa.Column("error", sa.Text),
+)
+
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("order_id", sa.String(64), index=True),
+    sa.Column("item_id", sa.String(64)),
+    sa.Column("payload", JSON, nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("published_at", UTCDateTime),
+)
+
+assets = sa.Table(
+    "assets", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("customer_id", sa.String(200), index=True),
+    sa.Column("offering_id", sa.String(100), nullable=False),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("attributes", JSON, nullable=False),
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("order_item_id", sa.String(200), nullable=False),
+    sa.Column("lines", JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("key_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)

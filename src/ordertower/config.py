@@ -1,0 +1,36 @@
+"""Configuration: command-line flags and ORDERTOWER_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    return default if raw is None else raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class Settings:
+    database_url: str = field(default_factory=lambda: os.environ.get(
+        "ORDERTOWER_DATABASE_URL", "sqlite:///ordertower.db"))
+    catalog_path: str | None = field(default_factory=lambda: os.environ.get("ORDERTOWER_CATALOG"))
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    simulators: bool = True
+    simulators_url: str | None = field(default_factory=lambda: os.environ.get("ORDERTOWER_SIMULATORS_URL"))
+    lease_seconds: float = 30.0
+    poll_seconds: float = 0.5
+    max_in_flight: int = 200
+    auth: bool = field(default_factory=lambda: not _env_bool("ORDERTOWER_NO_AUTH", False))
+    bootstrap_key: str | None = field(default_factory=lambda: os.environ.get("ORDERTOWER_BOOTSTRAP_KEY"))
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_json_depth: int = 32
+
+    def effective_simulators_url(self) -> str:
+        if self.simulators_url:
+            return self.simulators_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}/simulators"

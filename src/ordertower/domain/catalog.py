@@ -1,0 +1,371 @@
+"""The catalog model: commercial and technical products, decomposition rules,
+orchestration scenarios and fulfillment systems, as typed (Pydantic) models.
+
+Files are read by ``ordertower.adapters.catalog_files``; cross-references are checked by
+``ordertower.domain.catalog_checks``. docs/catalog.md is the reference of the format.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from functools import cached_property
+from typing import Any, Literal
+
+from pydantic import (BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
+                      field_validator, model_validator)
+
+from .conditions import Condition, ConditionSyntaxError, parse_condition
+from .durations import parse_duration
+
+ID_PATTERN = r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"
+AttributeType = Literal["string", "integer", "decimal", "enum", "date", "boolean"]
+Action = Literal["add", "modify", "delete", "noChange"]
+ACTIONS: tuple[str, ...] = ("add", "modify", "delete", "noChange")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+_ISO_DURATION = TypeAdapter(timedelta)
+
+
+def _duration(value: Any) -> timedelta | None:
+    if value is None or isinstance(value, timedelta):
+        return value
+    try:
+        return parse_duration(value)
+    except ValueError:
+        # model_dump(mode="json") writes timedeltas as ISO 8601 ('PT5S'): read them back too
+        if isinstance(value, str) and value.strip().upper().startswith("P"):
+            try:
+                return _ISO_DURATION.validate_python(value.strip())
+            except ValidationError:
+                pass
+        raise
+
+
+# --- attributes -----------------------------------------------------------------------
+
+class Attribute(Strict):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    type: AttributeType = "string"
+    required: bool = False
+    default: Any = None
+    values: tuple[str, ...] | None = None
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Attribute":
+        if self.type == "enum" and not self.values:
+            raise ValueError("an enum attribute needs 'values'")
+        if self.type != "enum" and self.values is not None:
+            raise ValueError("'values' is only for enum attributes")
+        if self.default is not None:
+            try:
+                coerce_value(self, self.default)
+            except ValueError as exc:
+                raise ValueError(f"default {self.default!r}: {exc}") from None
+        return self
+
+
+def coerce_value(attr: Attribute, raw: Any) -> Any:
+    """Bring a raw value (JSON or YAML) to the canonical JSON-able form of its type.
+
+    integer -> int, decimal -> float, date -> 'YYYY-MM-DD', boolean -> bool,
+    enum -> one of ``values``, string -> str. Raises ValueError naming what is wrong.
+    """
+    t = attr.type
+    if raw is None:
+        raise ValueError("a value is required")
+    if t == "string":
+        if isinstance(raw, (dict, list, bool)):
+            raise ValueError(f"expected a string, got {type(raw).__name__}")
+        return str(raw)
+    if t == "enum":
+        value = str(raw) if not isinstance(raw, (dict, list, bool)) else None
+        if value is None or value not in (attr.values or ()):
+            raise ValueError(f"expected one of {', '.join(attr.values or ())}; got {raw!r}")
+        return value
+    if t == "integer":
+        if isinstance(raw, bool):
+            raise ValueError("expected an integer, got a boolean")
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, float) and raw.is_integer():
+            return int(raw)
+        if isinstance(raw, str) and re.fullmatch(r"\s*-?\d+\s*", raw):
+            return int(raw)
+        raise ValueError(f"expected an integer, got {raw!r}")
+    if t == "decimal":
+        if isinstance(raw, bool):
+            raise ValueError("expected a number, got a boolean")
+        if isinstance(raw, (int, float)):
+            return float(raw)
+        if isinstance(raw, str):
+            try:
+                d = Decimal(raw.strip())
+            except InvalidOperation:
+                raise ValueError(f"expected a number, got {raw!r}") from None
+            if d.is_finite():
+                return float(d)
+        raise ValueError(f"expected a number, got {raw!r}")
+    if t == "date":
+        if isinstance(raw, date):
+            return raw.isoformat()[:10]
+        if isinstance(raw, str):
+            try:
+                return date.fromisoformat(raw.strip()).isoformat()
+            except ValueError:
+                pass
+        raise ValueError(f"expected a date (YYYY-MM-DD), got {raw!r}")
+    if t == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+            return raw.strip().lower() == "true"
+        raise ValueError(f"expected true or false, got {raw!r}")
+    raise ValueError(f"unknown type {t}")  # pragma: no cover - Literal forbids it
+
+
+def typed_value(attr: Attribute | None, value: Any) -> Any:
+    """The value as conditions compare it (dates as dates); canonical values otherwise."""
+    if attr is not None and attr.type == "date" and isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+# --- products ---------------------------------------------------------------------
+
+class CommercialProduct(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str | None = None
+    world: str | None = None
+    billable: bool = False
+    attributes: tuple[Attribute, ...] = ()
+    description: str | None = None
+
+    def attribute(self, name: str) -> Attribute | None:
+        return next((a for a in self.attributes if a.name == name), None)
+
+
+class TechnicalProduct(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str | None = None
+    attributes: tuple[Attribute, ...] = ()
+    description: str | None = None
+
+    def attribute(self, name: str) -> Attribute | None:
+        return next((a for a in self.attributes if a.name == name), None)
+
+
+# --- decomposition rules ------------------------------------------------------------------
+
+class Mapping(Strict):
+    """How one target attribute gets its value: exactly one of copy, constant, from+values."""
+
+    copy_: str | None = Field(default=None, alias="copy")
+    constant: Any = None
+    from_: str | None = Field(default=None, alias="from")
+    values: dict[str, Any] | None = None
+    default: Any = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Mapping":
+        kinds = [k for k, present in (("copy", self.copy_ is not None),
+                                      ("constant", self.constant is not None),
+                                      ("value list", self.from_ is not None or self.values is not None))
+                 if present]
+        if len(kinds) != 1:
+            raise ValueError("a mapping needs exactly one of: copy, constant, from + values")
+        if (self.from_ is None) != (self.values is None):
+            raise ValueError("a value-list mapping needs both 'from' and 'values'")
+        if self.default is not None and self.values is None:
+            raise ValueError("'default' belongs to a value-list mapping")
+        return self
+
+    @property
+    def kind(self) -> str:
+        if self.copy_ is not None:
+            return "copy"
+        if self.constant is not None:
+            return "constant"
+        return "value_list"
+
+    @property
+    def source_attribute(self) -> str | None:
+        return self.copy_ if self.copy_ is not None else self.from_
+
+
+Scope = Literal["item", "root", "order", "account"]
+
+
+class Rule(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    source: tuple[str, ...]
+    target: str
+    when: str | None = None
+    actions: tuple[Action, ...] = ("add", "modify", "delete")
+    scope: Scope = "item"
+    mappings: dict[str, Mapping] = Field(default_factory=dict)
+    description: str | None = None
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
+
+    @field_validator("when")
+    @classmethod
+    def _parses(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                parse_condition(v)
+            except ConditionSyntaxError as exc:
+                raise ValueError(f"condition {v!r}: {exc.message} at column {exc.column}") from None
+        return v
+
+    @cached_property
+    def condition(self) -> Condition | None:
+        return parse_condition(self.when) if self.when else None
+
+
+# --- fulfillment systems and retry ---------------------------------------------------------
+
+class RetryPolicy(Strict):
+    strategy: Literal["none", "fixed", "staggered", "exponential"] = "exponential"
+    max_attempts: int = Field(default=5, ge=1, le=1000)
+    interval: timedelta | None = None
+    intervals: tuple[timedelta, ...] | None = None
+    initial: timedelta = timedelta(seconds=1)
+    factor: float = Field(default=2.0, ge=1.0)
+    cap: timedelta = timedelta(minutes=5)
+    jitter: float = Field(default=0.2, ge=0.0, le=1.0)
+
+    _d = field_validator("interval", "initial", "cap", mode="before")(lambda cls, v: _duration(v))
+
+    @field_validator("intervals", mode="before")
+    @classmethod
+    def _ds(cls, v: Any) -> Any:
+        return None if v is None else tuple(_duration(x) for x in v)
+
+    @model_validator(mode="after")
+    def _check(self) -> "RetryPolicy":
+        if self.strategy == "fixed" and self.interval is None:
+            raise ValueError("a fixed retry policy needs 'interval'")
+        if self.strategy == "staggered" and not self.intervals:
+            raise ValueError("a staggered retry policy needs 'intervals'")
+        return self
+
+
+class System(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str | None = None
+    base_url: str
+    timeout: timedelta = timedelta(seconds=10)
+    concurrency: int = Field(default=20, ge=1, le=10_000)
+    retry: RetryPolicy = RetryPolicy()
+    callback: Literal["none", "optional"] = "optional"
+
+    _d = field_validator("timeout", mode="before")(lambda cls, v: _duration(v))
+
+
+# --- orchestration scenarios ----------------------------------------------------------------
+
+class Request(Strict):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    path: str = Field(pattern=r"^/")
+    body: Any = None
+
+
+ItemType = Literal["callout", "auto", "milestone", "manual", "wait"]
+
+
+class ScenarioItem(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    type: ItemType
+    name: str | None = None
+    system: str | None = None
+    request: Request | None = None
+    step: str | None = None  # auto: the registered step's name
+    queue: str | None = None  # manual: the work queue
+    ponr: bool = False
+    after: tuple[str, ...] = ()
+    compensation: Request | None = None
+    retry: RetryPolicy | None = None
+    expected_duration: timedelta | None = None
+    outputs: dict[str, str] = Field(default_factory=dict)
+
+    _d = field_validator("expected_duration", mode="before")(lambda cls, v: _duration(v))
+
+    @model_validator(mode="after")
+    def _by_type(self) -> "ScenarioItem":
+        if self.type == "callout" and (self.system is None or self.request is None):
+            raise ValueError("a callout needs 'system' and 'request'")
+        if self.type != "callout" and (self.request is not None or self.compensation is not None):
+            raise ValueError("'request' and 'compensation' are for callouts")
+        if self.type == "auto" and not self.step:
+            raise ValueError("an auto item needs 'step' (the registered step's name)")
+        if self.type == "manual" and not self.queue:
+            raise ValueError("a manual item needs 'queue'")
+        return self
+
+
+class Scenario(Strict):
+    product: str
+    action: Action = "add"
+    items: tuple[ScenarioItem, ...] = Field(min_length=1)
+    description: str | None = None
+
+
+# --- the catalog ---------------------------------------------------------------------------
+
+def _first_by(elements: tuple[Any, ...], key: Any) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for element in elements:
+        out.setdefault(key(element), element)
+    return out
+
+
+class Catalog(Strict):
+    version: str = "0"
+    systems: tuple[System, ...] = ()
+    products: tuple[CommercialProduct, ...] = ()
+    technical_products: tuple[TechnicalProduct, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    scenarios: tuple[Scenario, ...] = ()
+
+    # The lookups keep the first element of a duplicated id (as the duplicate check reports
+    # it: "first at ..."), so that a duplicate does not cause follow-on errors of its own.
+    @cached_property
+    def product_by_id(self) -> dict[str, CommercialProduct]:
+        return _first_by(self.products, lambda p: p.id)
+
+    @cached_property
+    def technical_by_id(self) -> dict[str, TechnicalProduct]:
+        return _first_by(self.technical_products, lambda p: p.id)
+
+    @cached_property
+    def system_by_id(self) -> dict[str, System]:
+        return _first_by(self.systems, lambda s: s.id)
+
+    @cached_property
+    def rules_by_source(self) -> dict[str, list[Rule]]:
+        out: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            for src in rule.source:
+                out.setdefault(src, []).append(rule)
+        return out
+
+    @cached_property
+    def scenario_by_key(self) -> dict[tuple[str, str], Scenario]:
+        return _first_by(self.scenarios, lambda s: (s.product, s.action))
+
+    def attribute_of(self, product_id: str, name: str) -> Attribute | None:
+        product = self.product_by_id.get(product_id) or self.technical_by_id.get(product_id)
+        return product.attribute(name) if product else None

@@ -1,0 +1,233 @@
+"""Cross-reference checks of a parsed catalog.
+
+Pydantic checks each element's shape; these checks look across elements: unknown
+references, duplicate ids, cycles in decomposition or in plans, mappings to undeclared
+attributes, conditions over unknown attributes, templates with unknown placeholders.
+Every problem carries the path of the element and field inside the catalog, e.g.
+``("rules", 3, "target")``; the file adapter turns that into a file and a path in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from .catalog import Catalog, coerce_value
+from .templates import BUILTINS, placeholders
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class CatalogIssue:
+    path: Path
+    message: str
+
+
+def check_catalog(catalog: Catalog, known_steps: Iterable[str] | None = None) -> list[CatalogIssue]:
+    issues: list[CatalogIssue] = []
+    add = lambda path, msg: issues.append(CatalogIssue(tuple(path), msg))  # noqa: E731
+
+    _duplicates(catalog, add)
+    commercial = catalog.product_by_id
+    technical = catalog.technical_by_id
+
+    # --- rules -----------------------------------------------------------------------
+    for r, rule in enumerate(catalog.rules):
+        base = ("rules", r)
+        sources = []
+        for s, src in enumerate(rule.source):
+            product = commercial.get(src) or technical.get(src)
+            if product is None:
+                add(base + ("source", s) if len(rule.source) > 1 else base + ("source",),
+                    f"unknown product '{src}'")
+            else:
+                sources.append(product)
+        target = technical.get(rule.target)
+        if target is None:
+            hint = " (a commercial product cannot be a target)" if rule.target in commercial else ""
+            add(base + ("target",), f"unknown technical product '{rule.target}'{hint}")
+        if rule.condition is not None:
+            for name in sorted(rule.condition.names):
+                if name == "action" or "." in name:
+                    continue
+                missing = [p.id for p in sources if p.attribute(name) is None]
+                if missing:
+                    add(base + ("when",), f"condition reads '{name}', which "
+                        f"{', '.join(missing)} does not declare")
+        for attr_name, mapping in rule.mappings.items():
+            mpath = base + ("mappings", attr_name)
+            target_attr = target.attribute(attr_name) if target else None
+            if target is not None and target_attr is None:
+                add(mpath, f"maps to '{attr_name}', which technical product '{target.id}' "
+                    "does not declare")
+            src_name = mapping.source_attribute
+            if src_name is not None:
+                for product in sources:
+                    src_attr = product.attribute(src_name)
+                    if src_attr is None:
+                        add(mpath, f"reads '{src_name}', which '{product.id}' does not declare")
+                    elif mapping.values is not None and src_attr.type == "enum":
+                        for key in mapping.values:
+                            if key not in (src_attr.values or ()):
+                                add(mpath + ("values", key), f"'{key}' is not a value of "
+                                    f"{product.id}.{src_name} ({', '.join(src_attr.values or ())})")
+            if target_attr is not None:
+                candidates = []
+                if mapping.kind == "constant":
+                    candidates.append((mpath + ("constant",), mapping.constant))
+                if mapping.values is not None:
+                    candidates += [(mpath + ("values", k), v) for k, v in mapping.values.items()]
+                    if mapping.default is not None:
+                        candidates.append((mpath + ("default",), mapping.default))
+                for vpath, value in candidates:
+                    try:
+                        coerce_value(target_attr, value)
+                    except ValueError as exc:
+                        add(vpath, f"value for {target_attr.name}: {exc}")
+    _decomposition_cycles(catalog, add)
+
+    # --- scenarios -------------------------------------------------------------------
+    steps = set(known_steps) if known_steps is not None else None
+    items_of_product: dict[str, set[str]] = {}
+    for sc in catalog.scenarios:
+        items_of_product.setdefault(sc.product, set()).update(i.id for i in sc.items)
+    for s, sc in enumerate(catalog.scenarios):
+        base = ("scenarios", s)
+        product = technical.get(sc.product)
+        if product is None:
+            add(base + ("product",), f"unknown technical product '{sc.product}'")
+        local = {i.id for i in sc.items}
+        allowed_names = set(BUILTINS) | ({a.name for a in product.attributes} if product else set())
+        for i, item in enumerate(sc.items):
+            ipath = base + ("items", i)
+            if item.system is not None and item.system not in catalog.system_by_id:
+                add(ipath + ("system",), f"unknown system '{item.system}'")
+            if item.type == "auto" and steps is not None and item.step not in steps:
+                add(ipath + ("step",), f"unknown auto step '{item.step}' "
+                    f"(registered: {', '.join(sorted(steps))})")
+            for d, ref in enumerate(item.after):
+                dpath = ipath + ("after", d)
+                if "." in ref:
+                    other, other_item = ref.split(".", 1)
+                    if other not in technical:
+                        add(dpath, f"unknown technical product '{other}'")
+                    elif other_item not in items_of_product.get(other, set()):
+                        add(dpath, f"no scenario of '{other}' has an item '{other_item}'")
+                elif ref not in local:
+                    add(dpath, f"unknown item '{ref}' in this scenario")
+                elif ref == item.id:
+                    add(dpath, "an item cannot wait for itself")
+            for field in ("request", "compensation"):
+                req = getattr(item, field)
+                if req is None or product is None:
+                    continue
+                for name in sorted(set(placeholders(req.path)) | set(placeholders(req.body))):
+                    if name not in allowed_names:
+                        add(ipath + (field,), f"unknown placeholder '${{{name}}}' (the line's "
+                            f"attributes and {', '.join(sorted(BUILTINS))})")
+            for attr_name in item.outputs:
+                if product is not None and product.attribute(attr_name) is None:
+                    add(ipath + ("outputs", attr_name), f"output '{attr_name}' is not an "
+                        f"attribute of '{product.id}'")
+    _plan_cycles(catalog, add)
+    return issues
+
+
+def _duplicates(catalog: Catalog, add) -> None:
+    def seen(section: str, keys: list) -> None:
+        first: dict = {}
+        for idx, key in enumerate(keys):
+            if key in first:
+                add((section, idx, "id"), f"duplicate id '{key}' (first at {section}[{first[key]}])")
+            else:
+                first[key] = idx
+
+    seen("systems", [s.id for s in catalog.systems])
+    seen("products", [p.id for p in catalog.products])
+    seen("technical_products", [p.id for p in catalog.technical_products])
+    seen("rules", [r.id for r in catalog.rules])
+    commercial = {p.id for p in catalog.products}
+    for idx, p in enumerate(catalog.technical_products):
+        if p.id in commercial:
+            add(("technical_products", idx, "id"), f"'{p.id}' is already a commercial product")
+    first_sc: dict = {}
+    for idx, sc in enumerate(catalog.scenarios):
+        key = (sc.product, sc.action)
+        if key in first_sc:
+            add(("scenarios", idx, "product"), f"duplicate scenario for {sc.product}/{sc.action} "
+                f"(first at scenarios[{first_sc[key]}])")
+        else:
+            first_sc[key] = idx
+        ids: dict[str, int] = {}
+        for i, item in enumerate(sc.items):
+            if item.id in ids:
+                add(("scenarios", idx, "items", i, "id"), f"duplicate item id '{item.id}'")
+            ids.setdefault(item.id, i)
+    for p_section, products in (("products", catalog.products),
+                                ("technical_products", catalog.technical_products)):
+        for idx, p in enumerate(products):
+            names: set[str] = set()
+            for a, attr in enumerate(p.attributes):
+                if attr.name in names:
+                    add((p_section, idx, "attributes", a, "name"),
+                        f"duplicate attribute '{attr.name}'")
+                names.add(attr.name)
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle in a directed graph as a list of nodes (first == last), or None."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    colour = {n: WHITE for n in graph}
+    for start in sorted(graph):
+        if colour[start] != WHITE:
+            continue
+        stack = [(start, iter(sorted(graph.get(start, ()))))]
+        path = [start]
+        colour[start] = GREY
+        while stack:
+            node, children = stack[-1]
+            nxt = next(children, None)
+            if nxt is None:
+                colour[node] = BLACK
+                stack.pop()
+                path.pop()
+                continue
+            state = colour.get(nxt, WHITE)
+            if state == GREY:
+                return path[path.index(nxt):] + [nxt]
+            if state == WHITE:
+                colour[nxt] = GREY
+                path.append(nxt)
+                stack.append((nxt, iter(sorted(graph.get(nxt, ())))))
+    return None
+
+
+def _decomposition_cycles(catalog: Catalog, add) -> None:
+    graph: dict[str, set[str]] = {}
+    for rule in catalog.rules:
+        for src in rule.source:
+            graph.setdefault(src, set()).add(rule.target)
+            graph.setdefault(rule.target, set())
+    cycle = find_cycle(graph)
+    if cycle:
+        idx = next(i for i, r in enumerate(catalog.rules) if cycle[0] in r.source)
+        add(("rules", idx), "decomposition cycle: " + " -> ".join(cycle))
+
+
+def _plan_cycles(catalog: Catalog, add) -> None:
+    graph: dict[str, set[str]] = {}
+    where: dict[str, tuple] = {}
+    for s, sc in enumerate(catalog.scenarios):
+        for i, item in enumerate(sc.items):
+            node = f"{sc.product}.{item.id}"
+            where.setdefault(node, ("scenarios", s, "items", i, "after"))
+            deps = graph.setdefault(node, set())
+            for ref in item.after:
+                deps.add(ref if "." in ref else f"{sc.product}.{ref}")
+    for deps in list(graph.values()):
+        for d in deps:
+            graph.setdefault(d, set())
+    cycle = find_cycle(graph)
+    if cycle:
+        add(where.get(cycle[0], ("scenarios",)), "plan cycle: " + " -> ".join(cycle))

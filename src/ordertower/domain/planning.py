@@ -1,0 +1,155 @@
+"""Planning: fulfillment lines -> the plan, a DAG of plan items.
+
+Each line contributes the items of the scenario for its technical product and action.
+``after`` inside a scenario links items of the same line; ``after: [product.item]`` links to
+that item on every line of that product which shares an order item (lineage) with this
+line (e.g. activate the ``mobile-line`` after the ``sim-card`` of the same plan shipped).
+A reference to a product with no line in the order links to nothing.
+
+Then one ``assetize`` item per root order item (bundle) records the customer's assets
+once every item serving that bundle is done. The plan is checked to be acyclic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .catalog import Catalog, ScenarioItem
+from .catalog_checks import find_cycle
+from .decomposition import Decomposition, FulfillmentLine
+from .errors import InvalidOrder, Issue, PlanNotAcyclic
+
+ASSETIZE_STEP = "assetize"
+
+
+@dataclass
+class PlannedItem:
+    key: str
+    line_id: str | None
+    step_id: str
+    name: str
+    type: str
+    system: str | None
+    ponr: bool
+    depends_on: list[str]
+    root_item_ids: list[str]
+    expected_duration_s: float | None = None
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "line_id": self.line_id, "step_id": self.step_id,
+                "name": self.name, "type": self.type, "system": self.system, "ponr": self.ponr,
+                "depends_on": list(self.depends_on), "root_item_ids": list(self.root_item_ids),
+                "expected_duration_s": self.expected_duration_s, "spec": self.spec}
+
+
+@dataclass
+class Plan:
+    items: list[PlannedItem]
+
+    def item(self, key: str) -> PlannedItem:
+        return next(i for i in self.items if i.key == key)
+
+
+def item_key(line_id: str, step_id: str) -> str:
+    return f"{line_id}#{step_id}"
+
+
+def _spec(item: ScenarioItem, catalog: Catalog) -> dict[str, Any]:
+    system = catalog.system_by_id.get(item.system) if item.system else None
+    retry = item.retry or (system.retry if system else None)
+    return {
+        "request": item.request.model_dump(mode="json") if item.request else None,
+        "compensation": item.compensation.model_dump(mode="json") if item.compensation else None,
+        "retry": retry.model_dump(mode="json") if retry else None,
+        "outputs": dict(item.outputs),
+        "step": item.step,
+        "queue": item.queue,
+    }
+
+
+def build_plan(decomposition: Decomposition, catalog: Catalog, root_item_ids: list[str]) -> Plan:
+    items: list[PlannedItem] = []
+    by_line: dict[str, dict[str, PlannedItem]] = {}
+    missing: list[Issue] = []
+    lines = decomposition.lines
+    for line in lines:
+        if line.action == "noChange":
+            continue
+        scenario = catalog.scenario_by_key.get((line.technical_product, line.action))
+        if scenario is None:
+            if catalog.rules_by_source.get(line.technical_product):
+                continue  # an intermediate product: its children carry the work
+            missing.append(Issue(f"line {line.id}", f"no orchestration scenario for "
+                                 f"{line.technical_product}/{line.action}"))
+            continue
+        fragment: dict[str, PlannedItem] = {}
+        for s_item in scenario.items:
+            planned = PlannedItem(
+                key=item_key(line.id, s_item.id), line_id=line.id, step_id=s_item.id,
+                name=s_item.name or f"{line.technical_product} {s_item.id}",
+                type=s_item.type, system=s_item.system, ponr=s_item.ponr, depends_on=[],
+                root_item_ids=list(line.root_item_ids),
+                expected_duration_s=s_item.expected_duration.total_seconds()
+                if s_item.expected_duration else None,
+                spec=_spec(s_item, catalog))
+            fragment[s_item.id] = planned
+            items.append(planned)
+        by_line[line.id] = fragment
+    if missing:
+        raise InvalidOrder(missing, detail="The catalog cannot fulfil this order.")
+
+    scenario_items = {(s.product, s.action): {i.id: i for i in s.items} for s in catalog.scenarios}
+    for line in lines:
+        fragment = by_line.get(line.id)
+        if not fragment:
+            continue
+        declared = scenario_items[(line.technical_product, line.action)]
+        for step_id, planned in fragment.items():
+            deps: list[str] = []
+            for ref in declared[step_id].after:
+                if "." not in ref:
+                    deps.append(item_key(line.id, ref))
+                    continue
+                product, other_step = ref.split(".", 1)
+                for other in _related_lines(line, lines, product):
+                    other_fragment = by_line.get(other.id, {})
+                    if other_step in other_fragment:
+                        deps.append(other_fragment[other_step].key)
+            planned.depends_on = sorted(set(deps))
+
+    for root in root_item_ids:
+        serving = [i.key for i in items if root in i.root_item_ids]
+        items.append(PlannedItem(
+            key=f"assetize/{root}", line_id=None, step_id=ASSETIZE_STEP,
+            name=f"Record assets of item {root}", type="auto", system=None, ponr=False,
+            depends_on=sorted(serving), root_item_ids=[root],
+            spec={"step": ASSETIZE_STEP, "root_item_id": root, "request": None,
+                  "compensation": None, "retry": None, "outputs": {}, "queue": None}))
+
+    graph = {i.key: set(i.depends_on) for i in items}
+    cycle = find_cycle(graph)
+    if cycle:
+        raise PlanNotAcyclic(cycle)
+    return Plan(_topological(items))
+
+
+def _related_lines(line: FulfillmentLine, lines: list[FulfillmentLine], product: str) -> list[FulfillmentLine]:
+    mine = set(line.lineage)
+    return [o for o in lines if o.technical_product == product and o.id != line.id
+            and mine.intersection(o.lineage)]
+
+
+def _topological(items: list[PlannedItem]) -> list[PlannedItem]:
+    """Items in a stable topological order (dependencies first, else plan order)."""
+    placed: set[str] = set()
+    out: list[PlannedItem] = []
+    remaining = list(items)
+    while remaining:
+        progress = [i for i in remaining if all(d in placed for d in i.depends_on)]
+        for i in progress:
+            placed.add(i.key)
+            out.append(i)
+        remaining = [i for i in remaining if i.key not in placed]
+    return out

@@ -1,0 +1,1 @@
+"""The engine: workers claim ready plan items, run them, and record the outcome."""

@@ -1,0 +1,24 @@
+"""What running one plan item produced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    retryable: bool = False
+    output: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    request: dict[str, Any] | None = None
+    status_code: int | None = None
+    response_excerpt: str | None = None
+    duration_ms: int = 0
+    retry_after: float | None = None
+    assets: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return "ok" if self.ok else ("retryable" if self.retryable else "fatal")

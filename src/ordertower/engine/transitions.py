@@ -1,0 +1,41 @@
+"""State changes through the life cycle, each with its event, inside the caller's unit of work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.errors import DomainError
+from ..domain.lifecycle import check_item_transition, check_order_transition
+
+
+class ConcurrentChange(DomainError):
+    def __init__(self, subject: str):
+        super().__init__(detail=f"{subject} was changed by someone else; try again.",
+                         title="Concurrent change", kind="concurrent-change")
+
+
+def transition_item(uow, row: dict[str, Any], target: str, cause: str, **values: Any) -> dict[str, Any]:
+    """Move a plan item to ``target`` (refused unless the life cycle allows it) and record why."""
+    now = uow.clock.now()
+    check_item_transition(row["id"], row["state"], target)
+    changed = uow.plan.update_item(row["id"], row["state"], state=target, updated_at=now, **values)
+    if not changed:
+        raise ConcurrentChange(f"plan item {row['id']}")
+    uow.events.add("PlanItemStateChangeEvent", {
+        "item": row["id"], "key": row["key"], "name": row["name"], "from": row["state"],
+        "to": target, "cause": cause, "attempts": values.get("attempts", row.get("attempts"))},
+        now, order_id=row["order_id"], item_id=row["id"])
+    return row | values | {"state": target, "updated_at": now}
+
+
+def transition_order(uow, order: dict[str, Any], target: str, cause: str, **values: Any) -> dict[str, Any]:
+    """Move an order to ``target``; every transition is recorded with its time and cause."""
+    if order["state"] == target:
+        return order
+    now = uow.clock.now()
+    check_order_transition(order["id"], order["state"], target)
+    uow.orders.update(order["id"], state=target, updated_at=now, **values)
+    uow.events.add("ProductOrderStateChangeEvent", {
+        "order": order["id"], "from": order["state"], "to": target, "cause": cause},
+        now, order_id=order["id"])
+    return order | values | {"state": target, "updated_at": now}

@@ -1,0 +1,44 @@
+"""Bearer-key access control for the API (off with ``serve --no-auth``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+
+from ...domain.errors import Issue
+from ...services.access import role_of
+from .problems import problem_response
+
+OPEN_PREFIXES = ("/health", "/simulators", "/api/v1/callbacks/", "/docs", "/openapi.json")
+
+
+class BearerKeyMiddleware(BaseHTTPMiddleware):
+    def __init__(self, app, store):
+        super().__init__(app)
+        self.store = store
+        self._known: dict[str, str] = {}
+
+    async def dispatch(self, request: Request, call_next):
+        path = request.url.path
+        if any(path == p.rstrip("/") or path.startswith(p) for p in OPEN_PREFIXES):
+            return await call_next(request)
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            return problem_response(401, "unauthorized", "Unauthorized",
+                                    "Send 'Authorization: Bearer KEY'.",
+                                    [Issue("Authorization", "missing bearer key")],
+                                    headers={"WWW-Authenticate": "Bearer"})
+        key = key.strip()
+        role = self._known.get(key)
+        if role is None:
+            role = await asyncio.to_thread(role_of, self.store, key)
+            if role is None:
+                return problem_response(401, "unauthorized", "Unauthorized", "Unknown API key.",
+                                        [Issue("Authorization", "unknown or revoked key")],
+                                        headers={"WWW-Authenticate": "Bearer"})
+            self._known[key] = role
+        request.state.role = role
+        return await call_next(request)

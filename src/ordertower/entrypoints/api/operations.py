@@ -1,0 +1,48 @@
+"""The operations API (/api/v1): what the plan did and why."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from ...services import queries
+from .representations import iso, plan_item
+
+router = APIRouter(prefix="/api/v1", tags=["operations"])
+
+
+@router.get("/orders/{order_id}/decomposition")
+def order_decomposition(order_id: str, request: Request) -> dict:
+    order, lines = queries.decomposition(request.app.state.container.store, order_id)
+    return {"order": order_id, "state": order["state"], "revision": order["revision"],
+            "catalog_version": order["catalog_version"],
+            "lines": [{"id": ln["line_id"], "technical_product": ln["technical_product"],
+                       "action": ln["action"], "attributes": ln["attributes"],
+                       "lineage": ln["lineage"], "rules": ln["rule_ids"], "scope": ln["scope"],
+                       "parent_line": ln["parent_line_id"], "root_items": ln["root_item_ids"]}
+                      for ln in lines]}
+
+
+@router.get("/orders/{order_id}/plan")
+def order_plan(order_id: str, request: Request) -> dict:
+    order, items = queries.order_with_plan(request.app.state.container.store, order_id)
+    key_to_id = {i["key"]: i["id"] for i in items}
+    return {"order": order_id, "state": order["state"], "revision": order["revision"],
+            "items": [plan_item(i, key_to_id) for i in items]}
+
+
+@router.get("/orders/{order_id}/history")
+def order_history(order_id: str, request: Request) -> dict:
+    events = queries.history(request.app.state.container.store, order_id)
+    return {"order": order_id, "events": [
+        {"id": e["event_id"], "type": e["type"], "at": iso(e["occurred_at"]), "item": e["item_id"],
+         **e["payload"]} for e in events]}
+
+
+@router.get("/plan-items/{item_id}/attempts")
+def plan_item_attempts(item_id: str, request: Request) -> dict:
+    item, attempts = queries.item_attempts(request.app.state.container.store, item_id)
+    return {"item": item_id, "name": item["name"], "state": item["state"], "attempts": [
+        {"attempt": a["attempt"], "worker": a["worker"], "started_at": iso(a["started_at"]),
+         "duration_ms": a["duration_ms"], "request": a["request"], "status_code": a["status_code"],
+         "response_excerpt": a["response_excerpt"], "outcome": a["outcome"], "error": a["error"]}
+        for a in attempts]}

@@ -1,0 +1,106 @@
+"""How stored orders, plans and assets are shown (TMF622, TMF637, operations API)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ...domain.lifecycle import DONE_ITEM_STATES, FINAL_ORDER_STATES, STARTED_ITEM_STATES
+
+ORDER_BASE = "/tmf-api/productOrderingManagement/v4/productOrder"
+PRODUCT_BASE = "/tmf-api/productInventory/v4/product"
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _item_state(order: dict[str, Any], item_id: str, plan: list[dict[str, Any]] | None) -> str:
+    if order["state"] in FINAL_ORDER_STATES or plan is None:
+        return order["state"]
+    serving = [p for p in plan if item_id in (p["root_item_ids"] or [])]
+    if any(p["state"] == "fallout" for p in serving):
+        return "held"
+    if serving and all(p["state"] in DONE_ITEM_STATES for p in serving):
+        return "completed"
+    if any(p["state"] in STARTED_ITEM_STATES for p in serving):
+        return "inProgress"
+    return "acknowledged"
+
+
+def product_order(order: dict[str, Any], plan: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    body = dict(order["body"])
+    href = f"{ORDER_BASE}/{order['id']}"
+    sent_items = {i.get("id"): i for i in body.get("productOrderItem", []) if isinstance(i, dict)}
+    parents = {i["id"]: i.get("parent_id") for i in order["items"]}
+    items = []
+    for item in order["items"]:
+        shown = dict(sent_items.get(item["id"], {}))
+        root = item["id"]
+        while parents.get(root):
+            root = parents[root]
+        shown.update({"id": item["id"], "action": item["action"],
+                      "state": _item_state(order, root, plan), "@type": "ProductOrderItem"})
+        if item.get("offering_id"):
+            shown["productOffering"] = {"id": item["offering_id"], "@referredType": "ProductOffering"}
+            product = dict(shown.get("product") or {})
+            product["productCharacteristic"] = [{"name": k, "value": v}
+                                                for k, v in item["attributes"].items()]
+            shown["product"] = product
+        items.append(shown)
+    out = {k: v for k, v in body.items() if k not in ("productOrderItem",)}
+    out.update({
+        "id": order["id"], "href": href, "@type": "ProductOrder",
+        "state": order["state"], "orderDate": order["order_date"],
+        "completionDate": iso(order["completion_date"]),
+        "requestedStartDate": iso(order["requested_start_date"]) or body.get("requestedStartDate"),
+        "requestedCompletionDate": iso(order["requested_completion_date"])
+        or body.get("requestedCompletionDate"),
+        "externalId": order["external_id"], "relatedParty": body.get("relatedParty", []),
+        "productOrderItem": items,
+    })
+    if order.get("state_reason"):
+        out["note"] = list(body.get("note") or []) + [{"text": order["state_reason"],
+                                                        "author": "ordertower"}]
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def product(asset: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": asset["id"], "href": f"{PRODUCT_BASE}/{asset['id']}", "@type": "Product",
+        "name": asset["name"], "status": asset["status"], "isBundle": False,
+        "startDate": iso(asset["created_at"]),
+        "productOffering": {"id": asset["offering_id"], "@referredType": "ProductOffering"},
+        "productCharacteristic": [{"name": k, "value": v} for k, v in asset["attributes"].items()],
+        "relatedParty": [{"id": asset["customer_id"], "role": "customer",
+                          "@referredType": "Individual"}] if asset["customer_id"] else [],
+        "productOrderItem": [{"productOrderId": asset["order_id"],
+                              "productOrderHref": f"{ORDER_BASE}/{asset['order_id']}",
+                              "orderItemId": asset["order_item_id"], "orderItemAction": "add",
+                              "@referredType": "ProductOrderItem"}],
+        "realizingResource": [{"id": line, "@referredType": "FulfillmentLine"}
+                              for line in asset["lines"]],
+    }
+
+
+def plan_item(row: dict[str, Any], key_to_id: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "key": row["key"], "name": row["name"], "type": row["type"],
+        "system": row["system"], "state": row["state"], "line_id": row["line_id"],
+        "depends_on": [key_to_id.get(k, k) for k in row["depends_on"]],
+        "depends_on_keys": list(row["depends_on"]), "attempts": row["attempts"],
+        "ponr": row["ponr"], "revision": row["revision"], "not_before": iso(row["not_before"]),
+        "started_at": iso(row["started_at"]), "finished_at": iso(row["finished_at"]),
+        "updated_at": iso(row["updated_at"]), "created_at": iso(row["created_at"]),
+        "last_error": row["last_error"], "expected_duration_s": row["expected_duration_s"],
+        "output": row["output"],
+    }
+
+
+def select_fields(obj: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    if not fields:
+        return obj
+    keep = set(fields) | {"id", "href"}
+    return {k: v for k, v in obj.items() if k in keep}
