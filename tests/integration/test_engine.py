@@ -118,3 +118,17 @@ def test_a_worker_killed_mid_item_loses_its_lease_and_another_worker_finishes_th
                 except subprocess.TimeoutExpired:
                     proc.kill()
         server.stop()
+
+
+def test_several_workers_run_every_item_exactly_once(server_factory):
+    server = server_factory(workers=3)
+    order_ids = [server.post_order().json()["id"] for _ in range(15)]
+
+    orders = [server.wait_for(order_id, timeout=120) for order_id in order_ids]
+
+    assert {o["state"] for o in orders} == {"completed"}
+    items = [i for oid in order_ids for i in server.plan(oid)["items"]]
+    callouts = [i for i in items if i["type"] == "callout"]
+    assert {i["attempts"] for i in items} == {1}
+    received = [r for s in ("warehouse", "network", "billing") for r in server.simulator(s)["requests"]]
+    assert sorted(r["idempotency_key"] for r in received) == sorted(i["id"] for i in callouts)

@@ -89,6 +89,7 @@ def validate_items(inputs: list[ItemInput], catalog: Catalog) -> list[OrderItem]
                                 f"unknown product offering '{item.offering_id}' (known: {known})"))
             continue
         attrs: dict[str, Any] = {}
+        given: set[str] = set()  # named, even with a bad value: not also "required" below
         for j, (name, raw) in enumerate(item.characteristics):
             cpath = item_path(i, "product", f"productCharacteristic[{j}]")
             attr = product.attribute(name)
@@ -97,16 +98,17 @@ def validate_items(inputs: list[ItemInput], catalog: Catalog) -> list[OrderItem]
                 issues.append(Issue(f"{cpath}.name", f"'{name}' is not an attribute of "
                                     f"'{product.id}' (declared: {declared})"))
                 continue
-            if name in attrs:
+            if name in given:
                 issues.append(Issue(f"{cpath}.name", f"'{name}' is given twice"))
                 continue
+            given.add(name)
             try:
                 attrs[name] = coerce_value(attr, raw)
             except ValueError as exc:
                 issues.append(Issue(f"{cpath}.value", f"{name}: {exc}"))
         if item.action == "add":
             for attr in product.attributes:
-                if attr.name in attrs:
+                if attr.name in given:
                     continue
                 if attr.default is not None:
                     attrs[attr.name] = coerce_value(attr, attr.default)

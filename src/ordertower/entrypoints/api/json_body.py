@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from fastapi import Request
@@ -59,11 +60,66 @@ async def read_json(request: Request, *, max_bytes: int, max_depth: int,
                       f"JSON nesting deeper than {max_depth} levels is refused.",
                       [Issue("body", f"nested deeper than {max_depth} levels")])
     try:
-        return json.loads(raw)
+        value = json.loads(raw, parse_float=_finite_float, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         where = f"line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise Problem(400, "bad-request", "Malformed JSON", f"The body is not valid JSON ({exc}).",
                       [Issue("body", f"not valid JSON {where}".strip())]) from None
+    bad = _unstorable_text(value, "")
+    if bad is not None:
+        where, what = bad
+        raise Problem(400, "bad-request", "Unsupported text in body",
+                      f"The body contains {what}, which ordertower cannot store.",
+                      [Issue(where or "body", f"contains {what}")])
+    return value
+
+
+def _unstorable_text(value: Any, path: str) -> tuple[str, str] | None:
+    """The first string (key or value) that no database text can hold, with its path.
+
+    A lone UTF-16 surrogate escape ("\\ud800") parses but cannot be written as UTF-8, and
+    PostgreSQL text refuses U+0000: both are refused here, on every database alike, rather
+    than failing with a 500 once the order reaches the store or the response.
+    """
+    if isinstance(value, str):
+        return _text_problem(value, path)
+    if isinstance(value, list):
+        for i, element in enumerate(value):
+            found = _unstorable_text(element, f"{path}[{i}]")
+            if found:
+                return found
+    elif isinstance(value, dict):
+        for key, element in value.items():
+            bad_key = _text_problem(key, path or "body")
+            if bad_key:  # never echo the bad key itself: the problem response must encode
+                return bad_key[0], bad_key[1] + " in a member name"
+            found = _unstorable_text(element, f"{path}.{key}" if path else key)
+            if found:
+                return found
+    return None
+
+
+def _text_problem(text: str, path: str) -> tuple[str, str] | None:
+    if "\x00" in text:
+        return path, "a NUL character (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return path, "an unpaired UTF-16 surrogate escape"
+    return None
+
+
+def _finite_float(text: str) -> float:
+    """JSON numbers are finite: 1e400 would become inf, which no JSON output can carry."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are JavaScript, not JSON (RFC 8259)."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _too_large(limit: int) -> Problem:

@@ -74,13 +74,16 @@ def product(asset: dict[str, Any]) -> dict[str, Any]:
         "startDate": iso(asset["created_at"]),
         "productOffering": {"id": asset["offering_id"], "@referredType": "ProductOffering"},
         "productCharacteristic": [{"name": k, "value": v} for k, v in asset["attributes"].items()],
+        # ordertower prices nothing (the catalog has no prices; billing rates the product):
+        # the list of prices it knows for the product is empty, and said so (TMF637 profile).
+        "productPrice": [],
         "relatedParty": [{"id": asset["customer_id"], "role": "customer",
                           "@referredType": "Individual"}] if asset["customer_id"] else [],
         "productOrderItem": [{"productOrderId": asset["order_id"],
                               "productOrderHref": f"{ORDER_BASE}/{asset['order_id']}",
                               "orderItemId": asset["order_item_id"], "orderItemAction": "add",
                               "@referredType": "ProductOrderItem"}],
-        "realizingResource": [{"id": line, "@referredType": "FulfillmentLine"}
+        "realizingResource": [{"id": str(line), "@referredType": "FulfillmentLine"}
                               for line in asset["lines"]],
     }
 
