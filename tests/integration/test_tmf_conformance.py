@@ -5,14 +5,11 @@ ordertower, on SQLite and on PostgreSQL.
   names no productOffering; ordertower accepts it (201) and rejects the order at validation
   (state ``rejected``, the reason in a note): a documented decision, checked below.
 - TMF637 (Product Inventory v4): the kit only reads, so the inventory is seeded first with the
-  seed order (a phone and a mobile plan), which must complete. Every assertion must pass except
-  one, named in ``TMF637_KNOWN_GAPS``: the kit's profile makes ``billingAccount`` mandatory on a
-  product, and ordertower cannot name one truthfully. The seed order names no billing account,
-  and the reference catalog's billing-account step keeps no id from the billing system. Making
-  one up would fake conformance. The test checks that this assertion fails for that reason only:
-  every other attribute the kit requires is present on every product.
+  seed order (a phone and a mobile plan), which must complete. Every assertion must pass; the
+  kit makes ``billingAccount`` mandatory, which each asset carries: the id the billing system
+  gave the customer's billing account when the plan opened it.
 
-The kits come from /work/shared/tmf (``ORDERTOWER_TMF_KITS`` overrides the folder) and must
+The kits come from ../shared/tmf beside the repository (``ORDERTOWER_TMF_KITS`` overrides the folder) and must
 stay byte for byte as published. Settings go in with ``--env-var``. newman 6 comes from npm
 through ``npx`` (the first run on a fresh machine downloads it). A missing npx, kit or report
 fails the test. It never skips.
@@ -22,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -34,27 +30,14 @@ from ..support.live import SEED_ORDER
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-KITS = Path(os.environ.get("ORDERTOWER_TMF_KITS", "/work/shared/tmf"))
+ROOT = Path(__file__).resolve().parents[2]
+KITS = Path(os.environ.get("ORDERTOWER_TMF_KITS", ROOT.parent / "shared" / "tmf"))
 TMF622_KIT = KITS / "tmf622/ctk/ctk/TMF622-ProductOrdering-v4.0.0.testkit.json"
 TMF637_KIT = KITS / "tmf637/ctk/ctk/TMF637-ProductInventory-v4.0.0.testkit.json"
 TMF622_BASE = "/tmf-api/productOrderingManagement/v4/"
 TMF637_BASE = "/tmf-api/productInventory/v4/"
 NEWMAN = "newman@6"
 NEWMAN_TIMEOUT_S = 300  # a fresh machine fetches newman from npm on first use
-
-# (request name in the kit, assertion name) allowed to fail, each for the reason given.
-MANDATORY = "Instance has all mandatory attributes"
-TMF637_KNOWN_GAPS = {
-    # The kit's required list includes billingAccount. ordertower has no true reference for it
-    # (see the module docstring). test_tmf637 checks that billingAccount is the only one missing.
-    ("/Product", MANDATORY),
-    ("/Product?id={{IDPR01}}", MANDATORY),
-    ("/Product?id={{STATUSPR01}}", MANDATORY),  # the kit's name; the request filters on status
-    ("/Product?id={{STATUSPR02}}", MANDATORY),
-    ("/Product?id={{IDPR02}}", MANDATORY),
-}
-TMF637_MISSING_ON_PURPOSE = {"billingAccount"}
-
 
 # --- running a kit -----------------------------------------------------------------------------
 
@@ -126,15 +109,6 @@ def assertion_counts(run: dict[str, Any]) -> tuple[int, int]:
     return stats["total"], stats["failed"]
 
 
-def kit_required_attributes(kit: Path) -> set[str]:
-    """The attributes the kit checks as mandatory, read from its own test scripts."""
-    found = set()
-    for match in re.finditer(r"requiredAttributes = \[([^\]]*)\]", kit.read_text()):
-        found.add(frozenset(re.findall(r"'([^']+)'", match.group(1))))
-    assert len(found) == 1, f"the kit checks different mandatory lists: {found}"
-    return set(next(iter(found)))
-
-
 # --- TMF622 ------------------------------------------------------------------------------------
 
 
@@ -150,6 +124,7 @@ def test_tmf622_conformance_kit_passes_every_assertion(server, tmp_path):
     total, failed = assertion_counts(run)
     fails = failures(run)
     assert total > 0, f"the TMF622 kit ran no assertion:\n{_tail(run['_cli'])}"
+    print(f"TMF622 kit: {total} assertions, {failed} failed")
     assert failed == 0 and fails == [], (
         f"TMF622 kit: {failed} of {total} assertions failed:\n{describe(fails)}")
     # the kit's order (no productOffering on its item) was accepted, then rejected at validation
@@ -162,27 +137,21 @@ def test_tmf622_conformance_kit_passes_every_assertion(server, tmp_path):
 # --- TMF637 ------------------------------------------------------------------------------------
 
 
-def test_tmf637_conformance_kit_passes_every_assertion_but_the_billing_account(server, tmp_path):
+def test_tmf637_conformance_kit_passes_every_assertion(server, tmp_path):
     order_id = server.post_order().json()["id"]
     assert server.wait_for(order_id)["state"] == "completed"
     products = server.client.get(f"{TMF637_BASE}product").json()
     assert len(products) == len(SEED_ORDER["productOrderItem"]), products
+    # both assets name the one billing account the billing system opened for the customer
+    accounts = {p["billingAccount"]["id"] for p in products}
+    opened = [r for r in server.simulator("billing")["requests"] if r["path"] == "/accounts"]
+    assert len(accounts) == 1 and len(opened) == 1
 
     run = run_kit(TMF637_KIT, "Product_Inventory", server.url + TMF637_BASE, tmp_path)
 
     total, failed = assertion_counts(run)
     fails = failures(run)
     assert total > 0, f"the TMF637 kit ran no assertion:\n{_tail(run['_cli'])}"
-    unexpected = [f for f in fails if (f["request"], f["assertion"]) not in TMF637_KNOWN_GAPS]
-    assert unexpected == [], (
-        f"TMF637 kit: {len(unexpected)} unexpected failures ({failed} of {total} assertions "
-        f"failed, {len(fails) - len(unexpected)} of them known gaps):\n{describe(unexpected)}")
-    # each known gap fails for its stated reason only: billingAccount is the one attribute
-    # of the kit's mandatory list that a product lacks
-    required = kit_required_attributes(_kit(TMF637_KIT))
-    assert TMF637_MISSING_ON_PURPOSE <= required
-    for p in products:
-        one = server.client.get(f"{TMF637_BASE}product/{p['id']}").json()
-        for shown in (p, one):
-            assert required - set(shown) <= TMF637_MISSING_ON_PURPOSE, (
-                f"product {p['id']} lacks {sorted(required - set(shown))}")
+    print(f"TMF637 kit: {total} assertions, {failed} failed")
+    assert failed == 0 and fails == [], (
+        f"TMF637 kit: {failed} of {total} assertions failed:\n{describe(fails)}")

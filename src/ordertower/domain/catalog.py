@@ -7,6 +7,7 @@ Files are read by ``ordertower.adapters.catalog_files``; cross-references are ch
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -103,6 +104,8 @@ def coerce_value(attr: Attribute, raw: Any) -> Any:
         if isinstance(raw, bool):
             raise ValueError("expected a number, got a boolean")
         if isinstance(raw, (int, float)):
+            if not math.isfinite(raw):
+                raise ValueError(f"expected a finite number, got {raw!r}")
             return float(raw)
         if isinstance(raw, str):
             try:
@@ -159,6 +162,9 @@ class TechnicalProduct(Strict):
     name: str | None = None
     attributes: tuple[Attribute, ...] = ()
     description: str | None = None
+    # Lines of this product are billing accounts; this attribute holds the account's id
+    # (e.g. returned by the billing system). Assets they serve show it as billingAccount.
+    billing_account_id: str | None = None
 
     def attribute(self, name: str) -> Attribute | None:
         return next((a for a in self.attributes if a.name == name), None)

@@ -86,6 +86,10 @@ def check_catalog(catalog: Catalog, known_steps: Iterable[str] | None = None) ->
                     except ValueError as exc:
                         add(vpath, f"value for {target_attr.name}: {exc}")
     _decomposition_cycles(catalog, add)
+    for t, tp in enumerate(catalog.technical_products):
+        if tp.billing_account_id and tp.attribute(tp.billing_account_id) is None:
+            add(("technical_products", t, "billing_account_id"),
+                f"'{tp.billing_account_id}' is not an attribute of '{tp.id}'")
 
     # --- scenarios -------------------------------------------------------------------
     steps = set(known_steps) if known_steps is not None else None

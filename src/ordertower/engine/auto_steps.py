@@ -19,6 +19,7 @@ class StepContext:
     item: dict[str, Any]  # the plan item row (key, spec, root_item_ids...)
     line: dict[str, Any] | None  # the fulfillment line, if the item serves one
     lines: list[dict[str, Any]]  # every fulfillment line of the order
+    catalog: Any = None  # the running Catalog
 
 
 @dataclass
@@ -63,8 +64,24 @@ def assetize(ctx: StepContext) -> StepResult:
     for oi in ctx.order["items"]:
         if root_of(oi["id"]) != root or oi.get("offering_id") is None:
             continue
-        realizing = [line["id"] for line in ctx.lines if oi["id"] in line["lineage"]]
+        realizing = [line for line in ctx.lines if oi["id"] in line["lineage"]]
         assets.append({"order_item_id": oi["id"], "offering_id": oi["offering_id"],
                        "action": oi["action"], "product_id": oi.get("product_id"),
-                       "attributes": oi["attributes"], "lines": realizing})
+                       "attributes": oi["attributes"],
+                       "lines": [line["line_id"] for line in realizing],
+                       "billing_account_id": _billing_account(realizing, ctx.catalog)})
     return StepResult(output={"assets": len(assets)}, assets=assets)
+
+
+def _billing_account(lines: list[dict[str, Any]], catalog: Any) -> str | None:
+    """The id of the billing account among the lines realising an asset, if the catalog says
+    which technical product is a billing account and the billing system returned its id."""
+    if catalog is None:
+        return None
+    for line in lines:
+        product = catalog.technical_by_id.get(line["technical_product"])
+        if product is not None and product.billing_account_id:
+            value = line["attributes"].get(product.billing_account_id)
+            if value:
+                return str(value)
+    return None

@@ -62,7 +62,7 @@ class Executors:
         if step is None:
             return Outcome(ok=False, error=f"unknown auto step '{item['spec'].get('step')}'")
         started = time.perf_counter()
-        ctx = StepContext(order=order, item=item, line=line, lines=lines)
+        ctx = StepContext(order=order, item=item, line=line, lines=lines, catalog=self._catalog())
         try:
             result = step(ctx)
         except StepFailed as exc:

@@ -145,6 +145,7 @@ def _record_asset(uow, order: dict[str, Any], asset: dict[str, Any], now) -> Non
         "id": asset_id, "customer_id": order["customer_id"], "offering_id": asset["offering_id"],
         "name": asset["offering_id"], "status": "active", "attributes": asset["attributes"],
         "order_id": order["id"], "order_item_id": asset["order_item_id"], "lines": asset["lines"],
+        "billing_account_id": asset.get("billing_account_id"),
         "created_at": now, "updated_at": now})
     uow.events.add("ProductCreateEvent", {"product": asset_id, "offering": asset["offering_id"],
                                           "order_item": asset["order_item_id"]},

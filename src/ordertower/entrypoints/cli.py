@@ -83,9 +83,9 @@ def serve(
     if settings.auth:
         key = ensure_admin_key(container.store, settings.bootstrap_key)
         if key:
-            console.print(f"[bold yellow]First start: your admin API key is[/bold yellow] {key}\n"
-                          "It is shown once; keep it. Send it as 'Authorization: Bearer KEY'.",
-                          highlight=False)
+            console.print("[bold yellow]First start: your admin API key (shown once; keep it; "
+                          "send it as 'Authorization: Bearer KEY'):[/bold yellow]")
+            typer.echo(key, err=True)
     console.print(f"ordertower on http://{host}:{port}  database {settings.database_url}  "
                   f"catalog {container.catalog.version}  workers {workers}"
                   + ("  simulators on" if settings.simulators else ""), highlight=False)

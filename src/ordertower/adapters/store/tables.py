@@ -153,6 +153,7 @@ assets = sa.Table(
     sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), nullable=False, index=True),
     sa.Column("order_item_id", sa.String(200), nullable=False),
     sa.Column("lines", JSON, nullable=False),
+    sa.Column("billing_account_id", sa.String(200)),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -11,7 +11,13 @@ from ...domain.errors import Issue
 from ...services.access import role_of
 from .problems import problem_response
 
-OPEN_PREFIXES = ("/health", "/simulators", "/api/v1/callbacks/", "/docs", "/openapi.json")
+# Open paths: each of these, and everything below it (a whole path segment: "/healthz" is not
+# "/health"). The callback URLs are single-use capabilities: their token is the credential.
+OPEN_PREFIXES = ("/health", "/simulators", "/api/v1/callbacks", "/docs", "/openapi.json")
+
+
+def is_open(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in OPEN_PREFIXES)
 
 
 class BearerKeyMiddleware(BaseHTTPMiddleware):
@@ -22,7 +28,7 @@ class BearerKeyMiddleware(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next):
         path = request.url.path
-        if any(path == p.rstrip("/") or path.startswith(p) for p in OPEN_PREFIXES):
+        if is_open(path):
             return await call_next(request)
         header = request.headers.get("authorization", "")
         scheme, _, key = header.partition(" ")

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from ... import __version__
 from ...bootstrap import Container
+from ...domain.errors import Issue
 from . import operations, problems, tmf622, tmf637
 from .access import BearerKeyMiddleware
 
@@ -32,6 +33,16 @@ def create_app(container: Container, *, start_workers: bool = True) -> FastAPI:
                   description="Order management and orchestration (TMF622, TMF637, operations).")
     app.state.container = container
     problems.install(app)
+
+    @app.middleware("http")
+    async def refuse_nul(request: Request, call_next):
+        """A NUL character has no place in a path or query (and PostgreSQL refuses it)."""
+        if "\x00" in request.url.path or any("\x00" in k or "\x00" in v
+                                               for k, v in request.query_params.multi_items()):
+            return problems.problem_response(400, "bad-request", "Bad request",
+                                             "NUL characters are not allowed in the URL.",
+                                             [Issue("url", "contains a NUL character")])
+        return await call_next(request)
     if container.settings.auth:
         app.add_middleware(BearerKeyMiddleware, store=container.store)
     app.include_router(tmf622.router)

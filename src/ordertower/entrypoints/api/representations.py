@@ -68,7 +68,7 @@ def product_order(order: dict[str, Any], plan: list[dict[str, Any]] | None = Non
 
 
 def product(asset: dict[str, Any]) -> dict[str, Any]:
-    return {
+    shown = {
         "id": asset["id"], "href": f"{PRODUCT_BASE}/{asset['id']}", "@type": "Product",
         "name": asset["name"], "status": asset["status"], "isBundle": False,
         "startDate": iso(asset["created_at"]),
@@ -86,6 +86,9 @@ def product(asset: dict[str, Any]) -> dict[str, Any]:
         "realizingResource": [{"id": str(line), "@referredType": "FulfillmentLine"}
                               for line in asset["lines"]],
     }
+    if asset.get("billing_account_id"):
+        shown["billingAccount"] = {"id": asset["billing_account_id"], "@referredType": "BillingAccount"}
+    return shown
 
 
 def plan_item(row: dict[str, Any], key_to_id: dict[str, str]) -> dict[str, Any]:

@@ -76,6 +76,7 @@ def upgrade() -> None:
     sa.Column('order_id', sa.String(length=64), nullable=False),
     sa.Column('order_item_id', sa.String(length=200), nullable=False),
     sa.Column('lines', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('billing_account_id', sa.String(length=200), nullable=True),
     sa.Column('created_at', ordertower.adapters.store.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', ordertower.adapters.store.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], ),
