@@ -38,16 +38,22 @@ class Container:
 
     async def start_workers(self, count: int | None = None) -> None:
         count = self.settings.workers if count is None else count
-        limits = {s.id: s.concurrency for s in self.catalog.catalog.systems}
         for n in range(count):
-            worker = Worker(self.store, self.executors, wakeup=self.wakeup,
-                            max_in_flight=self.settings.max_in_flight,
-                            lease_seconds=self.settings.lease_seconds,
-                            poll_seconds=self.settings.poll_seconds, system_limits=limits)
+            worker = self.make_worker()
             self.workers.append(worker)
             self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{n}"))
         if count and self.store.engine.dialect.name == "postgresql":
             self._start_pg_listener()
+
+    def make_worker(self, **overrides) -> Worker:
+        systems = self.catalog.catalog.systems
+        options = dict(wakeup=self.wakeup, max_in_flight=self.settings.max_in_flight,
+                       lease_seconds=self.settings.lease_seconds,
+                       poll_seconds=self.settings.poll_seconds,
+                       system_limits={s.id: s.concurrency for s in systems},
+                       rate_limits={s.id: s.rate_limit for s in systems if s.rate_limit},
+                       jeopardy_seconds=self.settings.jeopardy_seconds)
+        return Worker(self.store, self.executors, **(options | overrides))
 
     def workers_alive(self) -> bool:
         return bool(self._tasks) and all(not t.done() for t in self._tasks)
@@ -93,7 +99,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool =
     store = Store(engine, clock or SystemClock())
     callouts = callouts or HttpCallouts()
     executors = Executors(lambda: catalog.catalog, callouts,
-                          {"simulators": settings.effective_simulators_url()})
+                          {"simulators": settings.effective_simulators_url()},
+                          callback_base=settings.effective_public_url())
     container = Container(settings, store, catalog, callouts, executors)
     store.on_work_released(container.wakeup.ring)
     return container

@@ -26,8 +26,17 @@ class Settings:
     max_in_flight: int = 200
     auth: bool = field(default_factory=lambda: not _env_bool("ORDERTOWER_NO_AUTH", False))
     bootstrap_key: str | None = field(default_factory=lambda: os.environ.get("ORDERTOWER_BOOTSTRAP_KEY"))
+    public_url: str | None = field(default_factory=lambda: os.environ.get("ORDERTOWER_PUBLIC_URL"))
+    jeopardy_seconds: float = 5.0
     max_body_bytes: int = 2 * 1024 * 1024
     max_json_depth: int = 32
+
+    def effective_public_url(self) -> str:
+        """Where fulfillment systems reach ordertower (asynchronous callbacks)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
     def effective_simulators_url(self) -> str:
         if self.simulators_url:

@@ -31,7 +31,9 @@ from ..support.live import SEED_ORDER
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
-KITS = Path(os.environ.get("ORDERTOWER_TMF_KITS", ROOT.parent / "shared" / "tmf"))
+_BESIDE = ROOT.parent / "shared" / "tmf"  # CI lays shared/ beside the clone
+KITS = Path(os.environ.get("ORDERTOWER_TMF_KITS")
+            or (_BESIDE if _BESIDE.exists() else Path("/work/shared/tmf")))
 TMF622_KIT = KITS / "tmf622/ctk/ctk/TMF622-ProductOrdering-v4.0.0.testkit.json"
 TMF637_KIT = KITS / "tmf637/ctk/ctk/TMF637-ProductInventory-v4.0.0.testkit.json"
 TMF622_BASE = "/tmf-api/productOrderingManagement/v4/"

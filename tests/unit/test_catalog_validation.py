@@ -47,7 +47,7 @@ CASES = [
     ("invalid-yaml", "telecom.yaml", 31, None, "not valid YAML"),
     ("unknown-section", "telecom.yaml", 15, "technical_product",
      "unknown section (expected version, systems, products, technical_products, rules, "
-     "scenarios)"),
+     "scenarios, work_queues, assignment_rules)"),
     ("unknown-field", "systems.yaml", 12, "systems[1].timout", "Extra inputs are not permitted"),
     ("condition-syntax-error", "telecom.yaml", 28, "rules[0].when",
      "unexpected 'and' at column 20"),

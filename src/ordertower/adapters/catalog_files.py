@@ -16,8 +16,8 @@ from typing import Any, Iterable
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from ..domain.catalog import (Catalog, CommercialProduct, Rule, Scenario, System,
-                              TechnicalProduct)
+from ..domain.catalog import (AssignmentRule, Catalog, CommercialProduct, Rule, Scenario,
+                              System, TechnicalProduct, WorkQueue)
 from ..domain.catalog_checks import check_catalog
 
 SECTIONS: dict[str, type] = {
@@ -26,6 +26,8 @@ SECTIONS: dict[str, type] = {
     "technical_products": TechnicalProduct,
     "rules": Rule,
     "scenarios": Scenario,
+    "work_queues": WorkQueue,
+    "assignment_rules": AssignmentRule,
 }
 REFERENCE_CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "reference"
 

@@ -276,7 +276,7 @@ class System(Strict):
     timeout: timedelta = timedelta(seconds=10)
     concurrency: int = Field(default=20, ge=1, le=10_000)
     retry: RetryPolicy = RetryPolicy()
-    callback: Literal["none", "optional"] = "optional"
+    rate_limit: float | None = Field(default=None, gt=0, description="requests per second")
 
     _d = field_validator("timeout", mode="before")(lambda cls, v: _duration(v))
 
@@ -290,6 +290,15 @@ class Request(Strict):
 
 
 ItemType = Literal["callout", "auto", "milestone", "manual", "wait"]
+
+
+def _condition(v: str | None) -> str | None:
+    if v is not None:
+        try:
+            parse_condition(v)
+        except ConditionSyntaxError as exc:
+            raise ValueError(f"condition {v!r}: {exc.message} at column {exc.column}") from None
+    return v
 
 
 class ScenarioItem(Strict):
@@ -306,11 +315,38 @@ class ScenarioItem(Strict):
     retry: RetryPolicy | None = None
     expected_duration: timedelta | None = None
     outputs: dict[str, str] = Field(default_factory=dict)
+    # plan time: an item whose condition is false is planned as `skipped`
+    when: str | None = None
+    # callout: `async` sends a single-use callback URL and waits for the final callback
+    reply: Literal["sync", "async"] = "sync"
+    # async callout: callback time-out; wait: wait time-out; manual: task time-out
+    timeout: timedelta | None = None
+    # wait: the condition over the line's attributes to wait for, re-checked every `check_every`
+    until: str | None = None
+    # wait: a milestone item id that every related order (productOrderRelationship) must reach
+    after_order: str | None = None
+    check_every: timedelta = timedelta(seconds=5)
 
-    _d = field_validator("expected_duration", mode="before")(lambda cls, v: _duration(v))
+    _d = field_validator("expected_duration", "timeout", "check_every", mode="before")(
+        lambda cls, v: _duration(v))
+    _c = field_validator("when", "until")(lambda cls, v: _condition(v))
+
+    @cached_property
+    def condition(self) -> Condition | None:
+        return parse_condition(self.when) if self.when else None
+
+    @cached_property
+    def until_condition(self) -> Condition | None:
+        return parse_condition(self.until) if self.until else None
 
     @model_validator(mode="after")
     def _by_type(self) -> "ScenarioItem":
+        if self.type == "wait" and (self.until is None) == (self.after_order is None):
+            raise ValueError("a wait item needs exactly one of 'until' and 'after_order'")
+        if self.type != "wait" and (self.until is not None or self.after_order is not None):
+            raise ValueError("'until' and 'after_order' are for wait items")
+        if self.reply == "async" and self.type != "callout":
+            raise ValueError("'reply: async' is for callouts")
         if self.type == "callout" and (self.system is None or self.request is None):
             raise ValueError("a callout needs 'system' and 'request'")
         if self.type != "callout" and (self.request is not None or self.compensation is not None):
@@ -329,6 +365,35 @@ class Scenario(Strict):
     description: str | None = None
 
 
+# --- work queues (manual items) ------------------------------------------------------------
+
+class WorkQueue(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str | None = None
+    members: tuple[str, ...] = ()
+    strategy: Literal["round-robin", "least-loaded"] = "round-robin"
+
+
+class AssignmentRule(Strict):
+    """Routes a manual item to a queue when its condition holds (first match wins).
+
+    The condition reads the line's attributes, ``action``, ``customer.id``, ``customer.type``
+    (the customer party's @referredType, e.g. Organization), ``order.category`` and
+    ``order.priority``.
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    when: str
+    queue: str
+    applies_to: tuple[str, ...] = ()  # queues whose items it may re-route; empty: all
+
+    _c = field_validator("when")(lambda cls, v: _condition(v))
+
+    @cached_property
+    def condition(self) -> Condition:
+        return parse_condition(self.when)
+
+
 # --- the catalog ---------------------------------------------------------------------------
 
 def _first_by(elements: tuple[Any, ...], key: Any) -> dict[Any, Any]:
@@ -345,6 +410,12 @@ class Catalog(Strict):
     technical_products: tuple[TechnicalProduct, ...] = ()
     rules: tuple[Rule, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
+    work_queues: tuple[WorkQueue, ...] = ()
+    assignment_rules: tuple[AssignmentRule, ...] = ()
+
+    @cached_property
+    def queue_by_id(self) -> dict[str, WorkQueue]:
+        return _first_by(self.work_queues, lambda q: q.id)
 
     # The lookups keep the first element of a duplicated id (as the duplicate check reports
     # it: "first at ..."), so that a duplicate does not cause follow-on errors of its own.

@@ -96,6 +96,12 @@ def check_catalog(catalog: Catalog, known_steps: Iterable[str] | None = None) ->
     items_of_product: dict[str, set[str]] = {}
     for sc in catalog.scenarios:
         items_of_product.setdefault(sc.product, set()).update(i.id for i in sc.items)
+    milestones = {i.id for sc in catalog.scenarios for i in sc.items if i.type == "milestone"}
+    for q, rule in enumerate(catalog.assignment_rules):
+        for field, names in (("queue", (rule.queue,)), ("applies_to", rule.applies_to)):
+            for name in names:
+                if name not in catalog.queue_by_id:
+                    add(("assignment_rules", q, field), f"unknown work queue '{name}'")
     for s, sc in enumerate(catalog.scenarios):
         base = ("scenarios", s)
         product = technical.get(sc.product)
@@ -130,6 +136,15 @@ def check_catalog(catalog: Catalog, known_steps: Iterable[str] | None = None) ->
                     if name not in allowed_names:
                         add(ipath + (field,), f"unknown placeholder '${{{name}}}' (the line's "
                             f"attributes and {', '.join(sorted(BUILTINS))})")
+            if item.type == "manual" and item.queue not in catalog.queue_by_id:
+                add(ipath + ("queue",), f"unknown work queue '{item.queue}'")
+            if item.after_order is not None and item.after_order not in milestones:
+                add(ipath + ("after_order",), f"no scenario has a milestone '{item.after_order}'")
+            for field, cond in (("when", item.condition), ("until", item.until_condition)):
+                for name in sorted(cond.names if cond else ()):
+                    if name != "action" and product is not None and product.attribute(name) is None:
+                        add(ipath + (field,), f"condition reads '{name}', which '{product.id}' "
+                            "does not declare")
             for attr_name in item.outputs:
                 if product is not None and product.attribute(attr_name) is None:
                     add(ipath + ("outputs", attr_name), f"output '{attr_name}' is not an "
@@ -151,6 +166,8 @@ def _duplicates(catalog: Catalog, add) -> None:
     seen("products", [p.id for p in catalog.products])
     seen("technical_products", [p.id for p in catalog.technical_products])
     seen("rules", [r.id for r in catalog.rules])
+    seen("work_queues", [q.id for q in catalog.work_queues])
+    seen("assignment_rules", [r.id for r in catalog.assignment_rules])
     commercial = {p.id for p in catalog.products}
     for idx, p in enumerate(catalog.technical_products):
         if p.id in commercial:

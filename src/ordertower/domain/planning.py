@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import Catalog, ScenarioItem
+from .catalog import Catalog, ScenarioItem, typed_value
+from .conditions import MISSING
 from .catalog_checks import find_cycle
 from .decomposition import Decomposition, FulfillmentLine
 from .errors import InvalidOrder, Issue, PlanNotAcyclic
@@ -36,12 +37,14 @@ class PlannedItem:
     root_item_ids: list[str]
     expected_duration_s: float | None = None
     spec: dict[str, Any] = field(default_factory=dict)
+    skip_reason: str | None = None  # planned as `skipped`: its condition was false
 
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "line_id": self.line_id, "step_id": self.step_id,
                 "name": self.name, "type": self.type, "system": self.system, "ponr": self.ponr,
                 "depends_on": list(self.depends_on), "root_item_ids": list(self.root_item_ids),
-                "expected_duration_s": self.expected_duration_s, "spec": self.spec}
+                "expected_duration_s": self.expected_duration_s, "spec": self.spec,
+                "skip_reason": self.skip_reason}
 
 
 @dataclass
@@ -66,7 +69,27 @@ def _spec(item: ScenarioItem, catalog: Catalog) -> dict[str, Any]:
         "outputs": dict(item.outputs),
         "step": item.step,
         "queue": item.queue,
+        "reply": item.reply,
+        "timeout_s": item.timeout.total_seconds() if item.timeout else None,
+        "until": item.until,
+        "after_order": item.after_order,
+        "check_every_s": item.check_every.total_seconds(),
     }
+
+
+def _skip_reason(item: ScenarioItem, line: FulfillmentLine, catalog: Catalog) -> str | None:
+    """Why an item is planned as skipped: its condition is false for this line."""
+    if item.condition is None:
+        return None
+
+    def lookup(name: str) -> Any:
+        if name == "action":
+            return line.action
+        if name not in line.attributes:
+            return MISSING
+        return typed_value(catalog.attribute_of(line.technical_product, name), line.attributes[name])
+
+    return None if item.condition.evaluate(lookup) else f"condition is false: {item.when}"
 
 
 def build_plan(decomposition: Decomposition, catalog: Catalog, root_item_ids: list[str]) -> Plan:
@@ -93,7 +116,7 @@ def build_plan(decomposition: Decomposition, catalog: Catalog, root_item_ids: li
                 root_item_ids=list(line.root_item_ids),
                 expected_duration_s=s_item.expected_duration.total_seconds()
                 if s_item.expected_duration else None,
-                spec=_spec(s_item, catalog))
+                spec=_spec(s_item, catalog), skip_reason=_skip_reason(s_item, line, catalog))
             fragment[s_item.id] = planned
             items.append(planned)
         by_line[line.id] = fragment

@@ -10,6 +10,8 @@ import httpx
 
 from ..adapters.callouts import HttpCallouts, resolve_base_url
 from ..domain.catalog import Catalog
+from ..domain.conditions import MISSING
+from ..domain.routing import route_queue
 from ..domain.templates import render
 from .auto_steps import StepContext, StepFailed, registered_steps
 from .outcomes import Outcome
@@ -18,13 +20,32 @@ RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 EXCERPT = 2000
 
 
-def template_values(order: dict[str, Any], line: dict[str, Any] | None, item: dict[str, Any]) -> dict[str, Any]:
+def template_values(order: dict[str, Any], line: dict[str, Any] | None, item: dict[str, Any],
+                    callback_url: str | None = None) -> dict[str, Any]:
     values: dict[str, Any] = dict(line["attributes"]) if line else {}
     values.update({"order.id": order["id"], "order.external_id": order.get("external_id"),
                    "customer.id": order.get("customer_id"), "item.id": item["id"],
                    "line.id": line["line_id"] if line else None,
-                   "line.action": line["action"] if line else None, "callback_url": None})
+                   "line.action": line["action"] if line else None, "callback_url": callback_url})
     return values
+
+
+def routing_lookup(order: dict[str, Any], line: dict[str, Any] | None) -> Any:
+    """What assignment-rule conditions read: the line's attributes, its action, the customer
+    (id, type = the party's @referredType) and the order's category and priority."""
+    body = order.get("body") or {}
+    party = next((p for p in body.get("relatedParty", []) if isinstance(p, dict)
+                  and str(p.get("role", "")).lower() == "customer"), {})
+    known = {"customer.id": order.get("customer_id"), "customer.type": party.get("@referredType"),
+             "order.category": body.get("category"), "order.priority": body.get("priority"),
+             "action": line["action"] if line else None}
+    attrs = line["attributes"] if line else {}
+
+    def lookup(name: str) -> Any:
+        value = known[name] if name in known else attrs.get(name)
+        return MISSING if value is None else value
+
+    return lookup
 
 
 def _retry_after(headers: dict[str, str]) -> float | None:
@@ -39,23 +60,46 @@ def _retry_after(headers: dict[str, str]) -> float | None:
 
 class Executors:
     def __init__(self, catalog: Callable[[], Catalog], callouts: HttpCallouts,
-                 url_substitutions: dict[str, str]):
+                 url_substitutions: dict[str, str], callback_base: str = "http://127.0.0.1:8080"):
         self._catalog = catalog
         self.callouts = callouts
         self.url_substitutions = url_substitutions
+        self.callback_base = callback_base.rstrip("/")
         self.steps = registered_steps()
 
+    def callback_url(self, token: str) -> str:
+        return f"{self.callback_base}/api/v1/callbacks/{token}"
+
     async def run(self, item: dict[str, Any], order: dict[str, Any], line: dict[str, Any] | None,
-                  lines: list[dict[str, Any]]) -> Outcome:
+                  lines: list[dict[str, Any]], callback_url: str | None = None) -> Outcome:
         kind = item["type"]
         if kind == "callout":
-            return await self.callout(item, order, line)
+            return await self.callout(item, order, line, callback_url)
         if kind == "auto":
             return self.auto(item, order, line, lines)
         if kind == "milestone":
-            return Outcome(ok=True, output={"milestone": item["key"]})
+            return Outcome(ok=True, output={"milestone": item["step_id"]})
+        if kind == "manual":
+            return self.manual(item, order, line)
+        if kind == "wait":
+            return Outcome(ok=True, waiting=True, wait=True)
         return Outcome(ok=False, retryable=False,
                        error=f"item type '{kind}' cannot be executed by this version of ordertower")
+
+    def manual(self, item, order, line) -> Outcome:
+        """A task for a person: routed to a queue now, offered to a member by the recorder."""
+        catalog = self._catalog()
+        declared = item["spec"].get("queue") or ""
+        queue_id, rule = route_queue(declared, catalog, routing_lookup(order, line))
+        queue = catalog.queue_by_id.get(queue_id)
+        data = {"order": order["id"], "external_id": order.get("external_id"),
+                "customer": order.get("customer_id"), "item": item["key"],
+                "line": line["line_id"] if line else None,
+                "attributes": dict(line["attributes"]) if line else {}}
+        return Outcome(ok=True, waiting=True, task={
+            "queue": queue_id, "routed_by": rule, "name": item["name"], "data": data,
+            "members": list(queue.members) if queue else [],
+            "strategy": queue.strategy if queue else "round-robin"})
 
     def auto(self, item, order, line, lines) -> Outcome:
         step = self.steps.get(item["spec"].get("step") or "")
@@ -70,16 +114,24 @@ class Executors:
         return Outcome(ok=True, output=result.output, assets=result.assets,
                        duration_ms=int((time.perf_counter() - started) * 1000))
 
-    async def callout(self, item, order, line) -> Outcome:
+    async def callout(self, item, order, line, callback_url: str | None = None) -> Outcome:
         spec = item["spec"]["request"]
         system = self._catalog().system_by_id.get(item["system"])
         if system is None:
             return Outcome(ok=False, error=f"system '{item['system']}' is not in the catalog")
-        values = template_values(order, line, item)
+        values = template_values(order, line, item, callback_url)
         url = resolve_base_url(system.base_url, self.url_substitutions) + render(spec["path"], values)
-        body = render(spec.get("body"), values)
+        override = item["spec"].get("request_override")
+        if override is not None:  # an operator's edited request (fallout: retry with edits)
+            body = override.get("body")
+        else:
+            body = render(spec.get("body"), values)
+        if callback_url and isinstance(body, dict):
+            body = {**body, "callback_url": callback_url}
         request = {"method": spec["method"], "url": url, "body": body}
         headers = {"Idempotency-Key": item["id"], "X-Ordertower-Order": order["id"]}
+        if callback_url:
+            headers["X-Callback-Url"] = callback_url
         started = time.perf_counter()
         try:
             resp = await self.callouts.send(spec["method"], url, json=body, headers=headers,
@@ -97,7 +149,8 @@ class Executors:
                   "duration_ms": duration}
         if 200 <= resp.status_code < 300:
             output = resp.body if isinstance(resp.body, dict) else {"body": resp.body}
-            return Outcome(ok=True, output=output, **common)
+            accepted = resp.status_code == 202 and callback_url is not None
+            return Outcome(ok=True, output=output, waiting=accepted, **common)
         detail = resp.body.get("detail") if isinstance(resp.body, dict) else None
         error = f"{system.id} answered {resp.status_code}" + (f": {detail}" if detail else "")
         if resp.status_code in RETRYABLE_STATUS:

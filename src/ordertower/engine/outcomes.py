@@ -18,6 +18,10 @@ class Outcome:
     duration_ms: int = 0
     retry_after: float | None = None
     assets: list[dict[str, Any]] = field(default_factory=list)
+    # the item is not done yet: it waits for a callback, a person (task) or a condition
+    waiting: bool = False
+    task: dict[str, Any] | None = None  # manual: queue, routed_by, name, data
+    wait: bool = False  # wait item: the recorder evaluates its condition
 
     @property
     def kind(self) -> str:

@@ -3,7 +3,10 @@ each outcome. Any number of workers, in one process or many, share one database.
 
 - Claims hold a lease, renewed by a heartbeat while the item runs; a dead worker's lease
   expires and any worker returns the item to ``ready`` (``expire_leases``).
-- Callouts to one system are bounded by the system's concurrency limit.
+- Callouts to one system are bounded by the system's concurrency limit (across workers, at
+  claim time) and its rate limit (per worker process).
+- Each cycle also re-checks due ``wait`` items, fails waiting items whose time-out passed,
+  and, every few seconds, recomputes jeopardy.
 - Idle workers wait to be woken (in-process signal; LISTEN/NOTIFY on PostgreSQL) or poll.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -54,10 +58,32 @@ class Wakeup:
         self._event.clear()
 
 
+class RateLimiter:
+    """A token bucket: at most ``rate`` starts per second, bursts up to ``rate``."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.tokens = rate
+        self.updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
 class Worker:
     def __init__(self, store, executors: Executors, *, name: str | None = None,
                  max_in_flight: int = 200, lease_seconds: float = 30.0, poll_seconds: float = 0.5,
-                 wakeup: Wakeup | None = None, system_limits: dict[str, int] | None = None):
+                 wakeup: Wakeup | None = None, system_limits: dict[str, int] | None = None,
+                 rate_limits: dict[str, float] | None = None, jeopardy_seconds: float = 5.0):
         self.store = store
         self.executors = executors
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -66,6 +92,9 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.wakeup = wakeup or Wakeup()
         self.system_limits = system_limits or {}
+        self.rate_limiters = {s: RateLimiter(r) for s, r in (rate_limits or {}).items()}
+        self.jeopardy_seconds = jeopardy_seconds
+        self._last_jeopardy = 0.0
         self._running: dict[str, asyncio.Task] = {}
         self._per_system: dict[str, int] = {}
         self._stopping = asyncio.Event()
@@ -82,14 +111,30 @@ class Worker:
         log.info("worker started", worker=self.name)
         try:
             while not self._stopping.is_set():
-                claimed = await self._claim_batch()
+                claimed = await self.run_once()
                 if not claimed:
                     await self.wakeup.wait(self.poll_seconds)
         finally:
             heartbeat.cancel()
-            if self._running:
-                await asyncio.gather(*self._running.values(), return_exceptions=True)
+            await self.drain()
             log.info("worker stopped", worker=self.name)
+
+    async def run_once(self) -> int:
+        """One cycle: housekeeping, then claim what is due and start running it."""
+        try:
+            await asyncio.to_thread(recorder.expire_leases, self.store)
+            await asyncio.to_thread(recorder.sweep_timers, self.store)
+            if time.monotonic() - self._last_jeopardy >= self.jeopardy_seconds:
+                self._last_jeopardy = time.monotonic()
+                await asyncio.to_thread(recorder.sweep_jeopardy, self.store)
+        except Exception:  # housekeeping must never stop the worker
+            log.exception("housekeeping failed", worker=self.name)
+        return len(await self._claim_batch())
+
+    async def drain(self) -> None:
+        """Wait for every item this worker is running to be recorded."""
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
 
     async def _claim_batch(self) -> list[dict[str, Any]]:
         room = self.max_in_flight - len(self._running)
@@ -98,9 +143,8 @@ class Worker:
             return []
         saturated = [s for s, n in self._per_system.items() if n >= self.system_limits.get(s, 10**9)]
         try:
-            await asyncio.to_thread(recorder.expire_leases, self.store)
             rows = await asyncio.to_thread(recorder.claim, self.store, self.name, room, self.lease,
-                                           saturated)
+                                           saturated, self.system_limits)
         except Exception:  # database briefly unavailable: back off, never die
             log.exception("claim failed", worker=self.name)
             await asyncio.sleep(self.poll_seconds)
@@ -116,7 +160,14 @@ class Worker:
         try:
             try:
                 order, line, lines = await asyncio.to_thread(recorder.load_context, self.store, item)
-                outcome = await self.executors.run(item, order, line, lines)
+                callback_url = None
+                if item["type"] == "callout" and item["spec"].get("reply") == "async":
+                    token = await asyncio.to_thread(recorder.issue_callback_token, self.store, item)
+                    callback_url = self.executors.callback_url(token)
+                limiter = self.rate_limiters.get(item.get("system") or "")
+                if limiter is not None:
+                    await limiter.acquire()
+                outcome = await self.executors.run(item, order, line, lines, callback_url)
             except Exception as exc:  # an executor bug must not lose the item
                 log.exception("item execution failed", item=item["id"])
                 outcome = Outcome(ok=False, retryable=True, error=f"internal error: {exc!r}")

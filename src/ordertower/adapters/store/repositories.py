@@ -47,6 +47,19 @@ class OrderRepository:
     def update(self, order_id: str, **values: Any) -> None:
         self.conn.execute(orders.update().where(orders.c.id == order_id).values(**values))
 
+    def by_reference(self, ref: str) -> dict[str, Any] | None:
+        """An order by its id or, failing that, its externalId (the newest one)."""
+        row = self.conn.execute(sa.select(orders).where(orders.c.id == ref)).mappings().first()
+        if row is None:
+            row = self.conn.execute(sa.select(orders).where(orders.c.external_id == ref)
+                                    .order_by(orders.c.created_at.desc())).mappings().first()
+        return dict(row) if row else None
+
+    def open_ids(self, limit: int = 1000) -> list[str]:
+        return list(self.conn.execute(sa.select(orders.c.id).where(
+            orders.c.state.in_(["acknowledged", "inProgress", "held"]))
+            .order_by(orders.c.updated_at).limit(limit)).scalars())
+
     def list(self, filters: dict[str, Any], offset: int, limit: int) -> tuple[list[dict], int]:
         q = sa.select(orders)
         conds = []
@@ -154,19 +167,26 @@ class PlanRepository:
 
     # --- writing a plan ---------------------------------------------------------------
 
-    def add_plan(self, order_id: str, revision: int, plan: Plan, now: datetime) -> list[dict[str, Any]]:
-        """Insert the plan's items and edges. Items with no dependency start ``ready``."""
+    def add_plan(self, order_id: str, revision: int, plan: Plan, now: datetime,
+                 not_before: datetime | None = None) -> list[dict[str, Any]]:
+        """Insert the plan's items and edges. Items with no dependency left start ``ready``;
+        items whose condition was false start ``skipped`` and hold back nothing."""
         ids = {item.key: new_id() for item in plan.items}
+        skipped = {item.key for item in plan.items if item.skip_reason}
         rows = []
         for pos, item in enumerate(plan.items):
+            waits_for = [d for d in item.depends_on if d not in skipped]
+            state = (ItemState.SKIPPED if item.key in skipped
+                     else ItemState.PENDING if waits_for else ItemState.READY)
             rows.append({
                 "id": ids[item.key], "order_id": order_id, "revision": revision, "key": item.key,
                 "position": pos, "line_id": item.line_id, "step_id": item.step_id, "name": item.name,
                 "type": item.type, "system": item.system,
-                "state": ItemState.READY if not item.depends_on else ItemState.PENDING,
-                "ponr": item.ponr, "depends_on": item.depends_on,
-                "pending_deps": len(item.depends_on), "root_item_ids": item.root_item_ids,
+                "state": state, "ponr": item.ponr, "depends_on": item.depends_on,
+                "pending_deps": len(waits_for), "root_item_ids": item.root_item_ids,
                 "attempts": 0, "expected_duration_s": item.expected_duration_s, "spec": item.spec,
+                "not_before": not_before, "output": {"skipped": item.skip_reason} if item.skip_reason else None,
+                "finished_at": now if item.skip_reason else None,
                 "created_at": now, "updated_at": now})
         for chunk in _chunks(rows):
             self.conn.execute(plan_items.insert(), chunk)
@@ -217,11 +237,14 @@ class PlanRepository:
     # --- the queue -------------------------------------------------------------------
 
     def claim(self, worker: str, limit: int, now: datetime, lease_until: datetime,
-              exclude_systems: Iterable[str] = ()) -> list[dict[str, Any]]:
+              exclude_systems: Iterable[str] = (),
+              capacity: dict[str, int] | None = None) -> list[dict[str, Any]]:
         """Claim up to ``limit`` due items (ready, or retrying whose time has come).
 
         PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim at once.
         SQLite: the unit of work runs under ``BEGIN IMMEDIATE``, so claims are serialised.
+        ``capacity`` caps how many more items of each system may start (its concurrency
+        limit less what already runs, across all workers).
         """
         due = sa.or_(plan_items.c.not_before.is_(None), plan_items.c.not_before <= now)
         q = (sa.select(plan_items.c.id, plan_items.c.state)
@@ -232,6 +255,20 @@ class PlanRepository:
         q = q.order_by(plan_items.c.created_at, plan_items.c.position).limit(limit)
         q = q.with_for_update(skip_locked=True)
         picked = self.conn.execute(q).all()
+        if capacity:
+            picked_ids = {p.id for p in picked}
+            systems = dict(self.conn.execute(sa.select(plan_items.c.id, plan_items.c.system)
+                                             .where(plan_items.c.id.in_(list(picked_ids)))).all()) if picked else {}
+            left = dict(capacity)
+            kept = []
+            for p in picked:
+                system = systems.get(p.id)
+                if system in left:
+                    if left[system] <= 0:
+                        continue
+                    left[system] -= 1
+                kept.append(p)
+            picked = kept
         if not picked:
             return []
         ids = [p.id for p in picked]
@@ -280,3 +317,57 @@ class PlanRepository:
 
     def add_attempt(self, row: dict[str, Any]) -> None:
         self.conn.execute(item_attempts.insert().values(**row))
+
+    # --- orchestration queries ------------------------------------------------------------
+
+    def running_per_system(self) -> dict[str, int]:
+        rows = self.conn.execute(sa.select(plan_items.c.system, sa.func.count()).where(
+            plan_items.c.state == ItemState.RUNNING.value, plan_items.c.system.is_not(None))
+            .group_by(plan_items.c.system)).all()
+        return {r[0]: r[1] for r in rows}
+
+    def of_system(self, system: str, states: Iterable[str]) -> list[dict[str, Any]]:
+        q = (sa.select(plan_items).where(plan_items.c.system == system,
+                                         plan_items.c.state.in_(list(states)))
+             .order_by(plan_items.c.created_at, plan_items.c.position).with_for_update())
+        return [dict(r) for r in self.conn.execute(q).mappings().all()]
+
+    def due_waits(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
+        """Waiting ``wait`` items whose next check is due."""
+        q = (sa.select(plan_items).where(
+            plan_items.c.state == ItemState.WAITING.value, plan_items.c.type == "wait",
+            plan_items.c.not_before <= now).limit(limit).with_for_update(skip_locked=True))
+        return [dict(r) for r in self.conn.execute(q).mappings().all()]
+
+    def timed_out(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
+        """Waiting items whose callback, task or wait time-out has passed."""
+        q = (sa.select(plan_items).where(
+            plan_items.c.state == ItemState.WAITING.value, plan_items.c.deadline_at <= now)
+            .limit(limit).with_for_update(skip_locked=True))
+        return [dict(r) for r in self.conn.execute(q).mappings().all()]
+
+    def in_fallout(self, system: str | None = None, error: str | None = None,
+                   before: datetime | None = None, order_id: str | None = None) -> list[dict[str, Any]]:
+        q = sa.select(plan_items).where(plan_items.c.state == ItemState.FALLOUT.value)
+        if system:
+            q = q.where(plan_items.c.system == system)
+        if error:
+            q = q.where(plan_items.c.last_error.contains(error, autoescape=True))
+        if before:
+            q = q.where(plan_items.c.finished_at <= before)
+        if order_id:
+            q = q.where(plan_items.c.order_id == order_id)
+        q = q.order_by(plan_items.c.finished_at, plan_items.c.id)
+        return [dict(r) for r in self.conn.execute(q).mappings().all()]
+
+    def set_spec(self, item_id: str, spec: dict[str, Any]) -> None:
+        self.conn.execute(plan_items.update().where(plan_items.c.id == item_id).values(spec=spec))
+
+    def set_jeopardy(self, item_id: str, level: str) -> None:
+        self.conn.execute(plan_items.update().where(plan_items.c.id == item_id).values(jeopardy=level))
+
+    def milestone_done(self, order_id: str, revision: int, step_id: str) -> bool:
+        return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
+            plan_items.c.order_id == order_id, plan_items.c.revision == revision,
+            plan_items.c.step_id == step_id, plan_items.c.type == "milestone",
+            plan_items.c.state == ItemState.COMPLETED.value)).scalar_one() > 0

@@ -53,6 +53,9 @@ orders = sa.Table(
     sa.Column("state_reason", sa.Text),
     sa.Column("body", JSON, nullable=False),
     sa.Column("items", JSON, nullable=False),
+    sa.Column("related_orders", JSON),  # ids from productOrderRelationship
+    sa.Column("jeopardy", sa.String(8)),
+    sa.Column("projected_completion", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -97,6 +100,8 @@ plan_items = sa.Table(
     sa.Column("lease_owner", sa.String(100)),
     sa.Column("lease_until", UTCDateTime),
     sa.Column("expected_duration_s", sa.Float),
+    sa.Column("deadline_at", UTCDateTime),  # callback / wait / task time-out
+    sa.Column("jeopardy", sa.String(8)),
     sa.Column("started_at", UTCDateTime),
     sa.Column("finished_at", UTCDateTime),
     sa.Column("last_error", sa.Text),
@@ -166,4 +171,64 @@ api_keys = sa.Table(
     sa.Column("role", sa.String(32), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("revoked_at", UTCDateTime),
+)
+
+# --- orchestration (migration 0002) -------------------------------------------------------
+
+callback_tokens = sa.Table(
+    "callback_tokens", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("item_id", sa.String(64), sa.ForeignKey("plan_items.id"), nullable=False, index=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime),
+    sa.Column("used_at", UTCDateTime),
+    sa.Column("interim_count", sa.Integer, nullable=False, default=0),
+    sa.Column("early_result", JSON),  # a final callback that beat the 202 being recorded
+)
+
+tasks = sa.Table(
+    "tasks", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("item_id", sa.String(64), sa.ForeignKey("plan_items.id"), nullable=False, index=True),
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("queue", sa.String(100), nullable=False, index=True),
+    sa.Column("state", sa.String(16), nullable=False, index=True),  # open claimed completed cancelled
+    sa.Column("assignee", sa.String(200)),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("data", JSON, nullable=False),
+    sa.Column("output", JSON),
+    sa.Column("routed_by", sa.String(100)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("claimed_at", UTCDateTime),
+    sa.Column("completed_at", UTCDateTime),
+    sa.Column("completed_by", sa.String(200)),
+)
+
+queue_cursors = sa.Table(
+    "queue_cursors", metadata,
+    sa.Column("queue", sa.String(100), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+)
+
+operator_actions = sa.Table(
+    "operator_actions", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("dedupe_key", sa.String(300), nullable=False, unique=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("item_id", sa.String(64), index=True),
+    sa.Column("order_id", sa.String(64), index=True),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("details", JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+system_states = sa.Table(
+    "system_states", metadata,
+    sa.Column("system", sa.String(100), primary_key=True),
+    sa.Column("offline", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("changed_by", sa.String(200)),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
 )

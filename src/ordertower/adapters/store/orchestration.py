@@ -1,0 +1,112 @@
+"""Repositories of orchestration: callback tokens, tasks and queues, operator actions,
+system states. Rows come back as plain dicts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .tables import callback_tokens, operator_actions, queue_cursors, system_states, tasks
+
+
+def _one(conn: Connection, query) -> dict[str, Any] | None:
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+class OrchestrationRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    # --- callback tokens ----------------------------------------------------------------
+    def add_token(self, row: dict[str, Any]) -> None:
+        self.conn.execute(callback_tokens.insert().values(interim_count=0, **row))
+
+    def token(self, token_hash: str, *, for_update: bool = False) -> dict[str, Any] | None:
+        q = sa.select(callback_tokens).where(callback_tokens.c.token_hash == token_hash)
+        return _one(self.conn, q.with_for_update() if for_update else q)
+
+    def token_for(self, item_id: str, attempt: int) -> dict[str, Any] | None:
+        return _one(self.conn, sa.select(callback_tokens).where(
+            callback_tokens.c.item_id == item_id, callback_tokens.c.attempt == attempt))
+
+    def update_token(self, token_hash: str, **values: Any) -> None:
+        self.conn.execute(callback_tokens.update().where(callback_tokens.c.token_hash == token_hash)
+                          .values(**values))
+
+    # --- tasks --------------------------------------------------------------------------
+    def add_task(self, row: dict[str, Any]) -> None:
+        self.conn.execute(tasks.insert().values(**row))
+
+    def task(self, task_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+        q = sa.select(tasks).where(tasks.c.id == task_id)
+        return _one(self.conn, q.with_for_update() if for_update else q)
+
+    def task_for_item(self, item_id: str) -> dict[str, Any] | None:
+        return _one(self.conn, sa.select(tasks).where(tasks.c.item_id == item_id,
+                                                      tasks.c.state.in_(["open", "claimed"])))
+
+    def update_task(self, task_id: str, expected_state: str | None = None, **values: Any) -> bool:
+        q = tasks.update().where(tasks.c.id == task_id)
+        if expected_state is not None:
+            q = q.where(tasks.c.state == expected_state)
+        return self.conn.execute(q.values(**values)).rowcount == 1
+
+    def list_tasks(self, queue: str | None, state: str | None, assignee: str | None) -> list[dict]:
+        q = sa.select(tasks)
+        if queue:
+            q = q.where(tasks.c.queue == queue)
+        if state:
+            q = q.where(tasks.c.state == state)
+        if assignee:
+            q = q.where(tasks.c.assignee == assignee)
+        return [dict(r) for r in self.conn.execute(q.order_by(tasks.c.created_at, tasks.c.id)).mappings()]
+
+    def open_tasks_by_member(self, queue: str) -> dict[str, int]:
+        rows = self.conn.execute(sa.select(tasks.c.assignee, sa.func.count()).where(
+            tasks.c.queue == queue, tasks.c.state.in_(["open", "claimed"]),
+            tasks.c.assignee.is_not(None)).group_by(tasks.c.assignee)).all()
+        return {r[0]: r[1] for r in rows}
+
+    def next_cursor(self, queue: str) -> int:
+        row = self.conn.execute(sa.select(queue_cursors.c.position)
+                                .where(queue_cursors.c.queue == queue).with_for_update()).first()
+        return row[0] if row else 0
+
+    def save_cursor(self, queue: str, position: int) -> None:
+        if self.conn.execute(queue_cursors.update().where(queue_cursors.c.queue == queue)
+                             .values(position=position)).rowcount == 0:
+            self.conn.execute(queue_cursors.insert().values(queue=queue, position=position))
+
+    # --- operator actions (audit) ---------------------------------------------------------
+    def action(self, dedupe_key: str) -> dict[str, Any] | None:
+        return _one(self.conn, sa.select(operator_actions).where(operator_actions.c.dedupe_key == dedupe_key))
+
+    def add_action(self, row: dict[str, Any]) -> None:
+        self.conn.execute(operator_actions.insert().values(**row))
+
+    def actions_for(self, *, item_id: str | None = None, order_id: str | None = None) -> list[dict]:
+        q = sa.select(operator_actions)
+        if item_id:
+            q = q.where(operator_actions.c.item_id == item_id)
+        if order_id:
+            q = q.where(operator_actions.c.order_id == order_id)
+        return [dict(r) for r in self.conn.execute(q.order_by(operator_actions.c.created_at)).mappings()]
+
+    # --- systems --------------------------------------------------------------------------
+    def offline_systems(self) -> set[str]:
+        return set(self.conn.execute(sa.select(system_states.c.system)
+                                     .where(system_states.c.offline.is_(True))).scalars())
+
+    def system_states(self) -> dict[str, dict[str, Any]]:
+        return {r["system"]: dict(r) for r in self.conn.execute(sa.select(system_states)).mappings()}
+
+    def set_system_state(self, system: str, offline: bool, reason: str | None, actor: str,
+                         now: datetime) -> None:
+        values = {"offline": offline, "reason": reason, "changed_by": actor, "changed_at": now}
+        if self.conn.execute(system_states.update().where(system_states.c.system == system)
+                             .values(**values)).rowcount == 0:
+            self.conn.execute(system_states.insert().values(system=system, **values))
