@@ -90,3 +90,13 @@ def server_factory(database_url):
 def server(server_factory):
     """A running ordertower (API, simulators, one in-process worker), no access control."""
     return server_factory()
+
+
+@pytest.fixture
+def engine(database_url):
+    """The engine on a controllable clock (SQLite and PostgreSQL), the orchestration world."""
+    from .support.engine import EngineHarness
+
+    harness = EngineHarness(database_url)
+    yield harness
+    harness.close()

@@ -28,6 +28,9 @@ class Settings:
     bootstrap_key: str | None = field(default_factory=lambda: os.environ.get("ORDERTOWER_BOOTSTRAP_KEY"))
     public_url: str | None = field(default_factory=lambda: os.environ.get("ORDERTOWER_PUBLIC_URL"))
     jeopardy_seconds: float = 5.0
+    # orders with more items are planned by a worker after the acknowledgement (plan-order)
+    inline_planning_limit: int = field(default_factory=lambda: int(os.environ.get(
+        "ORDERTOWER_INLINE_PLANNING_LIMIT", "500")))
     max_body_bytes: int = 2 * 1024 * 1024
     max_json_depth: int = 32
 

@@ -92,6 +92,15 @@ def _line_of(node: yaml.Node | None, path: Iterable[str | int]) -> int | None:
     return line
 
 
+def _name_rule(section: str, element: Any, message: str) -> str:
+    """A syntax error in a rule's condition or expression names the rule by its id, so
+    that the message says file, rule and column (``rule 'x': condition ...: at column 9``)."""
+    if section == "rules" and isinstance(element, dict) and isinstance(element.get("id"), str) \
+            and " at column " in message:
+        return f"rule '{element['id']}': {message}"
+    return message
+
+
 def _files(path: Path) -> list[Path]:
     if path.is_dir():
         return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
@@ -168,7 +177,7 @@ def load_catalog(path: str | Path | None = None, known_steps: Iterable[str] | No
                     loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
                     file_name, line, p = locate(section, idx, loc)
                     msg = err["msg"].removeprefix("Value error, ")
-                    problems.append(CatalogProblem(file_name, line, p, msg))
+                    problems.append(CatalogProblem(file_name, line, p, _name_rule(section, element, msg)))
     if problems:
         raise CatalogLoadError(problems)
 
@@ -179,4 +188,6 @@ def load_catalog(path: str | Path | None = None, known_steps: Iterable[str] | No
         problems.append(CatalogProblem(file_name, line, p, issue.message))
     if problems:
         raise CatalogLoadError(problems)
-    return LoadedCatalog(catalog, tuple(files), digest.hexdigest())
+    loaded = LoadedCatalog(catalog, tuple(files), digest.hexdigest())
+    catalog._release = loaded.version
+    return loaded

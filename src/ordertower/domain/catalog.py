@@ -14,10 +14,11 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError,
                       field_validator, model_validator)
 
 from .conditions import Condition, ConditionSyntaxError, parse_condition
+from .expressions import Expression, parse_expression
 from .durations import parse_duration
 
 ID_PATTERN = r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"
@@ -173,22 +174,36 @@ class TechnicalProduct(Strict):
 # --- decomposition rules ------------------------------------------------------------------
 
 class Mapping(Strict):
-    """How one target attribute gets its value: exactly one of copy, constant, from+values."""
+    """How one target attribute gets its value: exactly one of copy, constant, from + values
+    (a value list) or expression. ``copy`` and ``from`` read an attribute of the source, or of
+    a related item of the bundle when written ``product.attribute``."""
 
     copy_: str | None = Field(default=None, alias="copy")
     constant: Any = None
     from_: str | None = Field(default=None, alias="from")
     values: dict[str, Any] | None = None
     default: Any = None
+    expression: str | None = None
+
+    @field_validator("expression")
+    @classmethod
+    def _expression_parses(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                parse_expression(v)
+            except ConditionSyntaxError as exc:
+                raise ValueError(f"expression {v!r}: {exc.message} at column {exc.column}") from None
+        return v
 
     @model_validator(mode="after")
     def _one_kind(self) -> "Mapping":
         kinds = [k for k, present in (("copy", self.copy_ is not None),
                                       ("constant", self.constant is not None),
-                                      ("value list", self.from_ is not None or self.values is not None))
+                                      ("value list", self.from_ is not None or self.values is not None),
+                                      ("expression", self.expression is not None))
                  if present]
         if len(kinds) != 1:
-            raise ValueError("a mapping needs exactly one of: copy, constant, from + values")
+            raise ValueError("a mapping needs exactly one of: copy, constant, from + values, expression")
         if (self.from_ is None) != (self.values is None):
             raise ValueError("a value-list mapping needs both 'from' and 'values'")
         if self.default is not None and self.values is None:
@@ -201,14 +216,29 @@ class Mapping(Strict):
             return "copy"
         if self.constant is not None:
             return "constant"
+        if self.expression is not None:
+            return "expression"
         return "value_list"
 
     @property
     def source_attribute(self) -> str | None:
         return self.copy_ if self.copy_ is not None else self.from_
 
+    @cached_property
+    def parsed_expression(self) -> Expression | None:
+        return parse_expression(self.expression) if self.expression is not None else None
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every attribute the mapping reads (``product.attribute`` for related items)."""
+        if self.parsed_expression is not None:
+            return self.parsed_expression.names
+        return frozenset({self.source_attribute}) if self.source_attribute else frozenset()
+
 
 Scope = Literal["item", "root", "order", "account"]
+# How many sources share one target line: a child rule may not be broader than its parent.
+SCOPE_BREADTH: dict[str, int] = {"item": 0, "root": 1, "order": 2, "account": 3}
 
 
 class Rule(Strict):
@@ -412,6 +442,14 @@ class Catalog(Strict):
     scenarios: tuple[Scenario, ...] = ()
     work_queues: tuple[WorkQueue, ...] = ()
     assignment_rules: tuple[AssignmentRule, ...] = ()
+    # What the loader read: `version` plus the digest of the files (set by the loader).
+    _release: str | None = PrivateAttr(default=None)
+
+    @property
+    def release(self) -> str:
+        """The version an order records: the files' version and digest when loaded from
+        files (``2026.11.1+245195d32af5``), else ``version``."""
+        return self._release or self.version
 
     @cached_property
     def queue_by_id(self) -> dict[str, WorkQueue]:

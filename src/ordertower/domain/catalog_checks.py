@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from .catalog import Catalog, coerce_value
+from .catalog import SCOPE_BREADTH, Catalog, Rule, coerce_value
 from .templates import BUILTINS, placeholders
 
 Path = tuple[str | int, ...]
@@ -49,7 +49,12 @@ def check_catalog(catalog: Catalog, known_steps: Iterable[str] | None = None) ->
             add(base + ("target",), f"unknown technical product '{rule.target}'{hint}")
         if rule.condition is not None:
             for name in sorted(rule.condition.names):
-                if name == "action" or "." in name:
+                if "." in name:
+                    problem = _related_name_problem(name, catalog)
+                    if problem:
+                        add(base + ("when",), f"condition {problem}")
+                    continue
+                if name == "action":
                     continue
                 missing = [p.id for p in sources if p.attribute(name) is None]
                 if missing:
@@ -61,17 +66,23 @@ def check_catalog(catalog: Catalog, known_steps: Iterable[str] | None = None) ->
             if target is not None and target_attr is None:
                 add(mpath, f"maps to '{attr_name}', which technical product '{target.id}' "
                     "does not declare")
-            src_name = mapping.source_attribute
-            if src_name is not None:
+            for src_name in sorted(mapping.names):
+                if "." in src_name:
+                    problem = _related_name_problem(src_name, catalog)
+                    if problem:
+                        add(mpath, problem)
+                    elif mapping.values is not None:
+                        other, attr = src_name.split(".", 1)
+                        _value_list_keys(mapping, catalog.attribute_of(other, attr), other, add, mpath)
+                    continue
+                if src_name == "action" and mapping.kind == "expression":
+                    continue
                 for product in sources:
                     src_attr = product.attribute(src_name)
                     if src_attr is None:
                         add(mpath, f"reads '{src_name}', which '{product.id}' does not declare")
-                    elif mapping.values is not None and src_attr.type == "enum":
-                        for key in mapping.values:
-                            if key not in (src_attr.values or ()):
-                                add(mpath + ("values", key), f"'{key}' is not a value of "
-                                    f"{product.id}.{src_name} ({', '.join(src_attr.values or ())})")
+                    elif mapping.values is not None:
+                        _value_list_keys(mapping, src_attr, product.id, add, mpath)
             if target_attr is not None:
                 candidates = []
                 if mapping.kind == "constant":
@@ -86,6 +97,7 @@ def check_catalog(catalog: Catalog, known_steps: Iterable[str] | None = None) ->
                     except ValueError as exc:
                         add(vpath, f"value for {target_attr.name}: {exc}")
     _decomposition_cycles(catalog, add)
+    _scope_breadth(catalog, add)
     for t, tp in enumerate(catalog.technical_products):
         if tp.billing_account_id and tp.attribute(tp.billing_account_id) is None:
             add(("technical_products", t, "billing_account_id"),
@@ -108,7 +120,9 @@ def check_catalog(catalog: Catalog, known_steps: Iterable[str] | None = None) ->
         if product is None:
             add(base + ("product",), f"unknown technical product '{sc.product}'")
         local = {i.id for i in sc.items}
-        allowed_names = set(BUILTINS) | ({a.name for a in product.attributes} if product else set())
+        declared = {a.name for a in product.attributes} if product else set()
+        # ${previous.x}: the value the installed base held before this order (modify, delete)
+        allowed_names = set(BUILTINS) | declared | {f"previous.{name}" for name in declared}
         for i, item in enumerate(sc.items):
             ipath = base + ("items", i)
             if item.system is not None and item.system not in catalog.system_by_id:
@@ -151,6 +165,43 @@ def check_catalog(catalog: Catalog, known_steps: Iterable[str] | None = None) ->
                         f"attribute of '{product.id}'")
     _plan_cycles(catalog, add)
     return issues
+
+
+def _related_name_problem(name: str, catalog: Catalog) -> str | None:
+    """What is wrong with a related-item name ``product.attribute``, if anything."""
+    product_id, attr = name.split(".", 1)
+    product = catalog.product_by_id.get(product_id) or catalog.technical_by_id.get(product_id)
+    if product is None or "." in attr:
+        return (f"reads '{name}': a related item is written product.attribute, and "
+                f"'{product_id}' is not a product")
+    if product.attribute(attr) is None:
+        return f"reads '{name}', which '{product_id}' does not declare"
+    return None
+
+
+def _value_list_keys(mapping, src_attr, product_id: str, add, mpath: Path) -> None:
+    if src_attr is None or src_attr.type != "enum":
+        return
+    for key in mapping.values or {}:
+        if key not in (src_attr.values or ()):
+            add(mpath + ("values", key), f"'{key}' is not a value of "
+                f"{product_id}.{src_attr.name} ({', '.join(src_attr.values or ())})")
+
+
+def _scope_breadth(catalog: Catalog, add) -> None:
+    """A child rule (whose source is a technical product) may not share its target more
+    widely than the rule that makes its source: one line per item cannot feed one line
+    per account (SCOPE_BREADTH orders item < root < order < account)."""
+    makers: dict[str, list[Rule]] = {}
+    for rule in catalog.rules:
+        makers.setdefault(rule.target, []).append(rule)
+    for r, rule in enumerate(catalog.rules):
+        narrower = next(((src, parent) for src in rule.source for parent in makers.get(src, [])
+                         if SCOPE_BREADTH[rule.scope] > SCOPE_BREADTH[parent.scope]), None)
+        if narrower is not None:
+            src, parent = narrower
+            add(("rules", r, "scope"), f"scope '{rule.scope}' is broader than scope "
+                f"'{parent.scope}' of rule '{parent.id}', which makes its source '{src}'")
 
 
 def _duplicates(catalog: Catalog, add) -> None:

@@ -1,17 +1,28 @@
 """Decomposition: order items -> fulfillment lines (technical products), as DESIGN.md says.
 
 Rules are applied from each order item's commercial product, then from every technical
-product they produce, until only leaves remain. A rule fires when the source's action is
-among its ``actions`` and its condition holds. Its scope decides which line it produces:
+product they produce, until only leaves remain (multi-level: commercial -> customer-facing
+service -> resource). A rule applies to a source whose order item's action (the *intent*)
+is among its ``actions``; it fires when its condition holds. Its scope decides which line
+it produces:
 
-- ``item``: one line per source line (the key is the source's key plus the target),
+- ``item``: one line per source (the key is the source's key plus the target),
 - ``root``: one line per root order item (bundle),
 - ``order``: one line per order,
 - ``account``: one line per customer account (e.g. one ``billing-account`` for many lines).
 
-Lines produced twice under a shared scope are merged: their lineage is the union of the
-order items they came from. Everything is deterministic: the same order and catalog give
-the same lines, in the same order, with the same ids.
+Lines produced twice under a shared scope are merged (M:1): their lineage is the union of
+the order items they came from. Conditions and mappings read the source's attributes, the
+intent (``action``) and, written ``product.attribute``, the attributes of a related item:
+an ancestor of the source, or an order item of the same bundle.
+
+With the customer's installed base, each line's own action is derived by comparing it with
+the inventory (``inventory.derive_line_action``): ``add``, ``modify``, ``noChange`` or
+``delete``; a rule that applies but whose condition no longer holds for an item it made
+before disconnects that item. Without one, a line's action is its intent.
+
+Everything is deterministic: the same order, catalog and installed base give the same
+lines, in the same order, with the same ids.
 """
 
 from __future__ import annotations
@@ -19,8 +30,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import Catalog, Rule, coerce_value, typed_value
+from .catalog import Catalog, Mapping, Rule, coerce_value, typed_value
 from .conditions import MISSING
+from .expressions import plain
+from .inventory import (InstalledBase, account_anchor, derive_line_action, inventory_key,
+                        new_asset_anchor, order_anchor)
 from .orders import OrderItem, root_of
 
 
@@ -35,12 +49,24 @@ class FulfillmentLine:
     scope: str
     parent_line_id: str | None = None
     root_item_ids: list[str] = field(default_factory=list)
+    inventory_key: str | None = None  # where the installed base keeps it (stable across orders)
+    previous: dict[str, Any] | None = None  # the installed attributes before this order
+    reason: str | None = None  # why this action (derived from the installed base)
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "technical_product": self.technical_product, "action": self.action,
                 "attributes": dict(self.attributes), "lineage": list(self.lineage),
                 "rule_ids": list(self.rule_ids), "scope": self.scope,
-                "parent_line_id": self.parent_line_id, "root_item_ids": list(self.root_item_ids)}
+                "parent_line_id": self.parent_line_id, "root_item_ids": list(self.root_item_ids),
+                "inventory_key": self.inventory_key,
+                "previous": dict(self.previous) if self.previous is not None else None,
+                "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "FulfillmentLine":
+        return cls(**{k: d.get(k) for k in ("id", "technical_product", "action", "attributes",
+                                             "lineage", "rule_ids", "scope", "parent_line_id",
+                                             "root_item_ids", "inventory_key", "previous", "reason")})
 
 
 @dataclass(frozen=True)
@@ -58,6 +84,8 @@ class RuleEvaluation:
 class Decomposition:
     lines: list[FulfillmentLine]
     evaluations: list[RuleEvaluation]
+    # line id -> attribute -> how its value was mapped (only when decomposed with trace=True)
+    mapping_notes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def line(self, line_id: str) -> FulfillmentLine:
         return next(line for line in self.lines if line.id == line_id)
@@ -65,95 +93,264 @@ class Decomposition:
 
 @dataclass
 class _Source:
-    key: str
+    key: str  # the order item id, or the line id
     product: str
-    action: str
+    intent: str  # the action of the order item(s) it comes from
     attributes: dict[str, Any]
-    lineage: list[str]
-    roots: list[str]
+    lineage: tuple[str, ...]  # order items to add to what it makes
+    roots: tuple[str, ...]
+    ancestors: tuple[tuple[str, dict[str, Any]], ...]  # (product, attributes), nearest first
+    anchor: str  # inventory anchor of the item-scope lines it makes
+    path: tuple[str, ...]
+    leaving: bool = False  # it gives up what it makes (a disconnect)
 
 
-def decompose(items: list[OrderItem], catalog: Catalog, customer_id: str | None) -> Decomposition:
-    lines: dict[str, FulfillmentLine] = {}
-    evaluations: list[RuleEvaluation] = []
-    parents = {i.id: i.parent_id for i in items}
+@dataclass
+class _Building:
+    line: FulfillmentLine
+    anchor: str
+    path: tuple[str, ...]
+    lineage: dict[str, None]
+    roots: dict[str, None]
+    keepers: dict[str, None] = field(default_factory=dict)  # order items wanting it
+    leavers: dict[str, None] = field(default_factory=dict)  # order items giving it up
+    mapped: dict[str, Any] = field(default_factory=dict)
+    mapped_names: set[str] = field(default_factory=set)
+    first_intent: str | None = None
 
-    def expand(src: _Source) -> None:
-        for rule in catalog.rules_by_source.get(src.product, []):
-            fired, reason = _fires(rule, src, catalog)
-            if not fired:
-                evaluations.append(RuleEvaluation(rule.id, src.key, False, reason))
+
+class _Decomposer:
+    def __init__(self, items: list[OrderItem], catalog: Catalog, customer_id: str | None,
+                 installed: InstalledBase | None, order_id: str | None, trace: bool):
+        self.catalog = catalog
+        self.customer_id = customer_id
+        self.installed = installed
+        self.order_id = order_id
+        self.trace = trace
+        self.items = [i for i in items if i.offering_id is not None]
+        self.by_id = {i.id: i for i in items}
+        parents = {i.id: i.parent_id for i in items}
+        self.root = {i.id: root_of(i.id, parents) for i in items}
+        self.attributes = {i.id: self._current_attributes(i) for i in self.items}
+        self.bundle: dict[str, list[OrderItem]] = {}
+        for item in self.items:
+            self.bundle.setdefault(self.root[item.id], []).append(item)
+        self.building: dict[str, _Building] = {}
+        self.evaluations: list[RuleEvaluation] = []
+        self.notes: dict[str, dict[str, str]] = {}
+
+    # --- the installed base as the order sees it ------------------------------------
+
+    def _current_attributes(self, item: OrderItem) -> dict[str, Any]:
+        """A modify item gives only what changes: the rest is what the asset has."""
+        asset = self.installed.assets.get(item.product_id) if self.installed and item.product_id else None
+        if asset is None or item.action == "add":
+            return dict(item.attributes)
+        return dict(asset.attributes) | dict(item.attributes)
+
+    def asset_of(self, item_id: str) -> str:
+        item = self.by_id.get(item_id)
+        if item is None:
+            return new_asset_anchor(item_id)
+        return item.asset_id or item.product_id or new_asset_anchor(item_id)
+
+    def root_anchor(self, root_item_id: str) -> str:
+        asset_id = self.asset_of(root_item_id)
+        asset = self.installed.assets.get(asset_id) if self.installed else None
+        return asset.root_asset_id if asset is not None and asset.root_asset_id else asset_id
+
+    # --- expansion ---------------------------------------------------------------------
+
+    def run(self) -> Decomposition:
+        for item in self.items:
+            ancestors = []
+            parent = self.by_id.get(item.parent_id) if item.parent_id else None
+            seen = {item.id}
+            while parent is not None and parent.id not in seen and parent.offering_id:
+                ancestors.append((parent.offering_id, self.attributes[parent.id]))
+                seen.add(parent.id)
+                parent = self.by_id.get(parent.parent_id) if parent.parent_id else None
+            self.expand(_Source(
+                key=item.id, product=item.offering_id or "", intent=item.action,
+                attributes=self.attributes[item.id], lineage=(item.id,), roots=(self.root[item.id],),
+                ancestors=tuple(ancestors), anchor=self.asset_of(item.id), path=(),
+                leaving=item.action == "delete"))
+        lines = [self.finish(b) for b in self.building.values()]
+        return Decomposition(lines, self.evaluations, self.notes)
+
+    def expand(self, src: _Source) -> None:
+        lookup = self.lookup(src)
+        for rule in self.catalog.rules_by_source.get(src.product, []):
+            if src.intent not in rule.actions:
+                self.evaluations.append(RuleEvaluation(
+                    rule.id, src.key, False,
+                    f"action '{src.intent}' is not among {', '.join(rule.actions)}"))
                 continue
-            key = _scope_key(rule, src, customer_id)
-            line = lines.get(key)
-            if line is None:
-                line = FulfillmentLine(
-                    id=key, technical_product=rule.target, action=src.action,
-                    attributes=_map(rule, src, catalog), lineage=list(src.lineage),
-                    rule_ids=[rule.id], scope=rule.scope,
-                    parent_line_id=src.key if src.key in lines else None,
-                    root_item_ids=list(src.roots))
-                lines[key] = line
-            else:
-                line.lineage = sorted(set(line.lineage) | set(src.lineage))
-                line.root_item_ids = sorted(set(line.root_item_ids) | set(src.roots))
-                if rule.id not in line.rule_ids:
-                    line.rule_ids.append(rule.id)
-            evaluations.append(RuleEvaluation(rule.id, src.key, True, reason, key))
-            expand(_Source(key, line.technical_product, line.action, line.attributes,
-                           list(line.lineage), list(line.root_item_ids)))
+            if rule.condition is not None and not rule.condition.evaluate(lookup):
+                why = f"condition is false: {rule.when}"
+                line_id = self.disconnect_if_installed(rule, src)
+                if line_id is not None:
+                    why += "; it no longer holds for the installed item, which is disconnected"
+                self.evaluations.append(RuleEvaluation(rule.id, src.key, False, why, line_id))
+                continue
+            why = f"condition holds: {rule.when}" if rule.condition is not None else "no condition"
+            line_id = self.produce(rule, src, lookup, leaving=src.leaving)
+            self.evaluations.append(RuleEvaluation(rule.id, src.key, True, why, line_id))
 
-    for item in items:
-        if item.offering_id is None:
-            continue
-        root = root_of(item.id, parents)
-        expand(_Source(item.id, item.offering_id, item.action, dict(item.attributes),
-                       [item.id], [root]))
-    return Decomposition(list(lines.values()), evaluations)
+    def disconnect_if_installed(self, rule: Rule, src: _Source) -> str | None:
+        """A rule that applies but no longer holds gives up the item it made before."""
+        if self.installed is None or src.leaving:
+            return None
+        anchor, path = self.place(rule, src)
+        existing = self.installed.items.get(inventory_key(anchor, path))
+        if existing is None or not {self.asset_of(i) for i in src.lineage} & set(existing.assets):
+            return None
+        return self.produce(rule, src, self.lookup(src), leaving=True)
+
+    def place(self, rule: Rule, src: _Source) -> tuple[str, tuple[str, ...]]:
+        """The inventory anchor and path of the line a rule makes from a source."""
+        if rule.scope == "item":
+            return src.anchor, src.path + (rule.target,)
+        if rule.scope == "root":
+            return self.root_anchor(src.roots[0]), (rule.target,)
+        if rule.scope == "order":
+            return order_anchor(self.order_id), (rule.target,)
+        return account_anchor(self.customer_id), (rule.target,)
+
+    def line_id(self, rule: Rule, src: _Source) -> str:
+        if rule.scope == "item":
+            return f"{src.key}/{rule.target}"
+        if rule.scope == "root":
+            return f"{src.roots[0]}/{rule.target}"
+        if rule.scope == "order":
+            return f"order/{rule.target}"
+        return f"account:{self.customer_id or 'unknown'}/{rule.target}"
+
+    def produce(self, rule: Rule, src: _Source, lookup, *, leaving: bool) -> str:
+        key = self.line_id(rule, src)
+        b = self.building.get(key)
+        if b is None:
+            anchor, path = self.place(rule, src)
+            b = _Building(
+                line=FulfillmentLine(id=key, technical_product=rule.target, action=src.intent,
+                                     attributes={}, lineage=[], rule_ids=[rule.id], scope=rule.scope,
+                                     parent_line_id=src.key if src.key in self.building else None,
+                                     inventory_key=inventory_key(anchor, path)),
+                anchor=anchor, path=path, lineage={}, roots={})
+            self.building[key] = b
+        elif rule.id not in b.line.rule_ids:
+            b.line.rule_ids.append(rule.id)
+        new_items = [i for i in src.lineage if i not in b.lineage]
+        for item_id in src.lineage:
+            b.lineage.setdefault(item_id)
+            (b.leavers if leaving else b.keepers).setdefault(item_id)
+        for root in src.roots:
+            b.roots.setdefault(root)
+        if not leaving:
+            if b.first_intent is None:  # the first source that wants the line maps it
+                b.first_intent, b.mapped = src.intent, self.map(rule, src, lookup, key)
+            b.mapped_names.update(rule.mappings)
+        first_time = len(b.lineage) == len(new_items)
+        if (first_time or new_items) and self.catalog.rules_by_source.get(rule.target):
+            self.expand_children(b, src, tuple(new_items) if not first_time else tuple(b.lineage),
+                                 leaving)
+        return key
+
+    def expand_children(self, b: _Building, src: _Source, lineage: tuple[str, ...], leaving: bool) -> None:
+        existing = self.installed.items.get(b.line.inventory_key or "") if self.installed else None
+        view = (dict(existing.attributes) if existing else {}) | ({} if leaving else b.mapped)
+        self.expand(_Source(
+            key=b.line.id, product=b.line.technical_product,
+            intent="delete" if leaving else src.intent, attributes=view, lineage=lineage,
+            roots=tuple(b.roots), ancestors=((src.product, src.attributes),) + src.ancestors,
+            anchor=b.anchor, path=b.path, leaving=leaving))
+
+    # --- conditions and mappings --------------------------------------------------------
+
+    def lookup(self, src: _Source):
+        attribute_of = self.catalog.attribute_of
+
+        def get(name: str) -> Any:
+            if name == "action":
+                return src.intent
+            if "." not in name:
+                value = src.attributes.get(name, MISSING)
+                return MISSING if value is MISSING else typed_value(attribute_of(src.product, name), value)
+            product, attr = name.split(".", 1)
+            for other, attrs in ((src.product, src.attributes),) + src.ancestors:
+                if other == product:
+                    return self._typed(product, attr, attrs)
+            for item in self.bundle.get(src.roots[0], ()):
+                if item.offering_id == product:
+                    return self._typed(product, attr, self.attributes[item.id])
+            return MISSING
+
+        return get
+
+    def _typed(self, product: str, attr: str, attrs: dict[str, Any]) -> Any:
+        value = attrs.get(attr, MISSING)
+        return MISSING if value is MISSING else typed_value(self.catalog.attribute_of(product, attr), value)
+
+    def map(self, rule: Rule, src: _Source, lookup, line_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        notes: dict[str, str] = {}
+        for name, mapping in rule.mappings.items():
+            value, how = _mapped_value(mapping, lookup)
+            attr = self.catalog.attribute_of(rule.target, name)
+            if value is not None and attr is not None:
+                try:
+                    value = coerce_value(attr, value)
+                except ValueError as exc:
+                    how, value = f"{how}; not set: {exc}", None
+            if value is not None:
+                out[name] = value
+            notes[name] = how
+        if self.trace and line_id not in self.notes:
+            self.notes[line_id] = notes
+        return out
+
+    # --- the line's own action ------------------------------------------------------------
+
+    def finish(self, b: _Building) -> FulfillmentLine:
+        line = b.line
+        line.lineage = sorted(b.lineage)
+        line.root_item_ids = sorted(b.roots)
+        if self.installed is None:
+            line.action = b.first_intent or "delete"
+            line.attributes = dict(b.mapped) if b.keepers else {}
+            return line
+        keepers = {self.asset_of(i) for i in b.keepers}
+        leavers = {self.asset_of(i) for i in b.leavers}
+        derived = derive_line_action(self.installed.items.get(line.inventory_key or ""), b.mapped,
+                                     b.mapped_names, keepers, leavers)
+        line.action, line.attributes = derived.action, derived.attributes
+        line.previous, line.reason = derived.previous, derived.reason
+        return line
 
 
-def _fires(rule: Rule, src: _Source, catalog: Catalog) -> tuple[bool, str]:
-    if src.action not in rule.actions:
-        return False, f"action '{src.action}' is not among {', '.join(rule.actions)}"
-    if rule.condition is None:
-        return True, "no condition"
-
-    def lookup(name: str) -> Any:
-        if name == "action":
-            return src.action
-        value = src.attributes.get(name, MISSING)
-        return typed_value(catalog.attribute_of(src.product, name), value) if value is not MISSING else MISSING
-
-    if rule.condition.evaluate(lookup):
-        return True, f"condition holds: {rule.when}"
-    return False, f"condition is false: {rule.when}"
-
-
-def _scope_key(rule: Rule, src: _Source, customer_id: str | None) -> str:
-    if rule.scope == "item":
-        return f"{src.key}/{rule.target}"
-    if rule.scope == "root":
-        return f"{src.roots[0]}/{rule.target}"
-    if rule.scope == "order":
-        return f"order/{rule.target}"
-    return f"account:{customer_id or 'unknown'}/{rule.target}"
+def _mapped_value(mapping: Mapping, lookup) -> tuple[Any, str]:
+    """A mapping's value (None when it gives none) and how it was found, for the explorer."""
+    if mapping.kind == "constant":
+        return mapping.constant, "constant"
+    if mapping.kind == "expression":
+        value = plain(mapping.parsed_expression.evaluate(lookup))  # type: ignore[union-attr]
+        return value, f"expression {mapping.expression}" + ("" if value is not None else " (missing)")
+    source = mapping.source_attribute or ""
+    raw = plain(lookup(source))
+    if mapping.kind == "copy":
+        return raw, f"copy of {source}" + ("" if raw is not None else f" ({source} is missing)")
+    if raw is None:
+        return mapping.default, f"default of the value list ({source} is missing)"
+    key = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    if key in (mapping.values or {}):
+        return (mapping.values or {})[key], f"value list on {source} = {key!r}"
+    return mapping.default, f"default of the value list ({source} = {key!r} is not listed)"
 
 
-def _map(rule: Rule, src: _Source, catalog: Catalog) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if src.action == "delete":
-        return out  # a disconnect carries no new data
-    for name, mapping in rule.mappings.items():
-        attr = catalog.attribute_of(rule.target, name)
-        if mapping.kind == "copy":
-            value = src.attributes.get(mapping.copy_ or "")
-        elif mapping.kind == "constant":
-            value = mapping.constant
-        else:
-            raw = src.attributes.get(mapping.from_ or "")
-            key = None if raw is None else str(raw).lower() if isinstance(raw, bool) else str(raw)
-            value = (mapping.values or {}).get(key, mapping.default) if key is not None else mapping.default
-        if value is None:
-            continue
-        out[name] = coerce_value(attr, value) if attr is not None else value
-    return out
+def decompose(items: list[OrderItem], catalog: Catalog, customer_id: str | None,
+              installed: InstalledBase | None = None, *, order_id: str | None = None,
+              trace: bool = False) -> Decomposition:
+    """Order items -> fulfillment lines. With ``installed`` (the customer's installed base,
+    possibly empty) each line's action is derived from it (MACD); ``order_id`` anchors
+    order-scope lines; ``trace`` keeps how each attribute was mapped (the explorer)."""
+    return _Decomposer(items, catalog, customer_id, installed, order_id, trace).run()

@@ -63,7 +63,8 @@ ITEM_TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
     _I.READY: frozenset({_I.RUNNING, _I.ON_HOLD, _I.SKIPPED, _I.CANCELLED}),
     # running -> ready: the worker's lease expired; another worker takes the item over.
     _I.RUNNING: frozenset({_I.COMPLETED, _I.WAITING, _I.RETRYING, _I.FALLOUT, _I.READY}),
-    _I.WAITING: frozenset({_I.COMPLETED, _I.RETRYING, _I.FALLOUT}),
+    # waiting -> cancelled: a cancellation withdraws a task, a wait or an unanswered request
+    _I.WAITING: frozenset({_I.COMPLETED, _I.RETRYING, _I.FALLOUT, _I.CANCELLED}),
     _I.RETRYING: frozenset({_I.RUNNING, _I.ON_HOLD, _I.CANCELLED}),
     _I.ON_HOLD: frozenset({_I.READY, _I.CANCELLED}),
     # an operator resolves fallout: retry (ready), complete by hand, skip, or cancel the order.

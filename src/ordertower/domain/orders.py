@@ -7,11 +7,12 @@ TMF622 path (``productOrderItem[1].product.productCharacteristic[0].value``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .catalog import ACTIONS, Catalog, coerce_value
 from .errors import InvalidOrder, Issue
+from .inventory import TERMINATED, InstalledBase
 
 
 @dataclass(frozen=True)
@@ -36,25 +37,29 @@ class OrderItem:
     attributes: dict[str, Any] = field(default_factory=dict)
     product_id: str | None = None
     parent_id: str | None = None
+    # the asset it adds (an id given when the order is placed) or changes (its product_id)
+    asset_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "action": self.action, "offering_id": self.offering_id,
                 "attributes": dict(self.attributes), "product_id": self.product_id,
-                "parent_id": self.parent_id}
+                "parent_id": self.parent_id, "asset_id": self.asset_id}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "OrderItem":
         return cls(id=d["id"], action=d["action"], offering_id=d.get("offering_id"),
                    attributes=dict(d.get("attributes") or {}), product_id=d.get("product_id"),
-                   parent_id=d.get("parent_id"))
+                   parent_id=d.get("parent_id"), asset_id=d.get("asset_id"))
 
 
 def item_path(index: int, *rest: str) -> str:
     return ".".join([f"productOrderItem[{index}]", *rest])
 
 
-def validate_items(inputs: list[ItemInput], catalog: Catalog) -> list[OrderItem]:
-    """Validate order items against the catalog. Raises InvalidOrder with every issue."""
+def validate_items(inputs: list[ItemInput], catalog: Catalog,
+                   installed: InstalledBase | None = None) -> list[OrderItem]:
+    """Validate order items against the catalog and, when given, the customer's installed
+    base (the assets ``modify``/``delete`` items name). Raises InvalidOrder with every issue."""
     issues: list[Issue] = []
     if not inputs:
         raise InvalidOrder([Issue("productOrderItem", "an order needs at least one item")])
@@ -64,6 +69,10 @@ def validate_items(inputs: list[ItemInput], catalog: Catalog) -> list[OrderItem]
             issues.append(Issue(item_path(i, "id"),
                                 f"duplicate item id '{item.id}' (also productOrderItem[{seen[item.id]}])"))
         seen.setdefault(item.id, i)
+    issues += bundle_issues(inputs)
+    if installed is not None:
+        inputs, asset_issues = resolve_assets(inputs, installed)
+        issues += asset_issues
     items: list[OrderItem] = []
     for i, item in enumerate(inputs):
         if item.action not in ACTIONS:
@@ -121,6 +130,61 @@ def validate_items(inputs: list[ItemInput], catalog: Catalog) -> list[OrderItem]
     return items
 
 
+def bundle_issues(inputs: list[ItemInput]) -> list[Issue]:
+    """Bundles are trees: an item may not be (indirectly) its own parent."""
+    parents = {i.id: i.parent_id for i in inputs}
+    issues = []
+    for n, item in enumerate(inputs):
+        seen, current = {item.id}, item.parent_id
+        while current is not None and current in parents:
+            if current in seen:
+                issues.append(Issue(item_path(n, "productOrderItemRelationship"),
+                                    f"item '{item.id}' is part of a bundle cycle"))
+                break
+            seen.add(current)
+            current = parents[current]
+    return issues
+
+
+def resolve_assets(inputs: list[ItemInput], installed: InstalledBase) -> tuple[list[ItemInput], list[Issue]]:
+    """Check the assets that ``modify``, ``delete`` and ``noChange`` items name in product.id:
+    each must be the customer's, active, named once, and of the item's offering (which is
+    taken from the asset when the item gives none)."""
+    issues: list[Issue] = []
+    out: list[ItemInput] = []
+    named: dict[str, int] = {}
+    customer = installed.customer_id or "unknown"
+    for n, item in enumerate(inputs):
+        if item.action not in ("modify", "delete", "noChange") or not item.product_id:
+            out.append(item)
+            continue
+        where = item_path(n, "product", "id")
+        asset = installed.assets.get(item.product_id)
+        if asset is None:
+            issues.append(Issue(where, f"no product '{item.product_id}' in the inventory of "
+                                       f"customer '{customer}'"))
+        elif asset.status == TERMINATED:
+            issues.append(Issue(where, f"product '{item.product_id}' is terminated"))
+        elif item.product_id in named:
+            issues.append(Issue(where, f"product '{item.product_id}' is also changed by "
+                                       f"productOrderItem[{named[item.product_id]}]"))
+        elif item.offering_id is not None and item.offering_id != asset.offering_id:
+            issues.append(Issue(item_path(n, "productOffering", "id"),
+                                f"product '{item.product_id}' is a '{asset.offering_id}', "
+                                f"not a '{item.offering_id}'"))
+        elif item.offering_id is None:
+            item = replace(item, offering_id=asset.offering_id)
+        named.setdefault(item.product_id, n)
+        out.append(item)
+    return out, issues
+
+
+def with_asset_ids(items: list[OrderItem], new_id) -> list[OrderItem]:
+    """Each item with the asset it adds (a new id) or changes (its product.id)."""
+    return [replace(i, asset_id=new_id() if i.action == "add" else i.product_id)
+            if i.offering_id is not None else i for i in items]
+
+
 def root_of(item_id: str, parents: dict[str, str | None]) -> str:
     """The topmost order item (the bundle) an item belongs to."""
     seen = {item_id}
@@ -130,3 +194,20 @@ def root_of(item_id: str, parents: dict[str, str | None]) -> str:
             break
         seen.add(item_id)
     return item_id
+
+
+def roots_with_asset_changes(items: list[OrderItem], installed: InstalledBase) -> set[str]:
+    """The bundles (root items) whose commercial assets change whatever their lines do: an
+    add or a delete, or a modify giving an attribute a new value. A modify that changes
+    nothing the asset holds changes no asset (and, with no line to work on, plans nothing)."""
+    parents = {i.id: i.parent_id for i in items}
+    roots: set[str] = set()
+    for item in items:
+        if item.offering_id is None or item.action == "noChange":
+            continue
+        asset = installed.assets.get(item.product_id or "")
+        if item.action == "modify" and asset is not None \
+                and all(asset.attributes.get(k) == v for k, v in item.attributes.items()):
+            continue
+        roots.add(root_of(item.id, parents))
+    return roots

@@ -92,11 +92,21 @@ def _skip_reason(item: ScenarioItem, line: FulfillmentLine, catalog: Catalog) ->
     return None if item.condition.evaluate(lookup) else f"condition is false: {item.when}"
 
 
-def build_plan(decomposition: Decomposition, catalog: Catalog, root_item_ids: list[str]) -> Plan:
+def build_plan(decomposition: Decomposition, catalog: Catalog, root_item_ids: list[str], *,
+               asset_roots: set[str] | None = None) -> Plan:
+    """The plan of an order's lines. ``asset_roots``: the root items whose assets change
+    even where no line has work (add, delete, a modified commercial attribute); a root with
+    neither work nor such a change gets no ``assetize`` item. None: every root gets one."""
     items: list[PlannedItem] = []
     by_line: dict[str, dict[str, PlannedItem]] = {}
     missing: list[Issue] = []
     lines = decomposition.lines
+    specs: dict[int, dict[str, Any]] = {}  # one spec per scenario item, copied per plan item
+
+    def spec_of(s_item: ScenarioItem) -> dict[str, Any]:
+        if id(s_item) not in specs:
+            specs[id(s_item)] = _spec(s_item, catalog)
+        return dict(specs[id(s_item)])
     for line in lines:
         if line.action == "noChange":
             continue
@@ -116,7 +126,7 @@ def build_plan(decomposition: Decomposition, catalog: Catalog, root_item_ids: li
                 root_item_ids=list(line.root_item_ids),
                 expected_duration_s=s_item.expected_duration.total_seconds()
                 if s_item.expected_duration else None,
-                spec=_spec(s_item, catalog), skip_reason=_skip_reason(s_item, line, catalog))
+                spec=spec_of(s_item), skip_reason=_skip_reason(s_item, line, catalog))
             fragment[s_item.id] = planned
             items.append(planned)
         by_line[line.id] = fragment
@@ -124,6 +134,11 @@ def build_plan(decomposition: Decomposition, catalog: Catalog, root_item_ids: li
         raise InvalidOrder(missing, detail="The catalog cannot fulfil this order.")
 
     scenario_items = {(s.product, s.action): {i.id: i for i in s.items} for s in catalog.scenarios}
+    by_product_item: dict[tuple[str, str], list[FulfillmentLine]] = {}
+    for line in lines:
+        if line.id in by_line:
+            for item_id in line.lineage:
+                by_product_item.setdefault((line.technical_product, item_id), []).append(line)
     for line in lines:
         fragment = by_line.get(line.id)
         if not fragment:
@@ -136,14 +151,20 @@ def build_plan(decomposition: Decomposition, catalog: Catalog, root_item_ids: li
                     deps.append(item_key(line.id, ref))
                     continue
                 product, other_step = ref.split(".", 1)
-                for other in _related_lines(line, lines, product):
+                for other in _related_lines(line, by_product_item, product):
                     other_fragment = by_line.get(other.id, {})
                     if other_step in other_fragment:
                         deps.append(other_fragment[other_step].key)
             planned.depends_on = sorted(set(deps))
 
+    serving_root: dict[str, list[str]] = {}
+    for planned in items:
+        for root in planned.root_item_ids:
+            serving_root.setdefault(root, []).append(planned.key)
     for root in root_item_ids:
-        serving = [i.key for i in items if root in i.root_item_ids]
+        serving = serving_root.get(root, [])
+        if not serving and asset_roots is not None and root not in asset_roots:
+            continue  # nothing to do and nothing to record: no plan item at all
         items.append(PlannedItem(
             key=f"assetize/{root}", line_id=None, step_id=ASSETIZE_STEP,
             name=f"Record assets of item {root}", type="auto", system=None, ponr=False,
@@ -158,21 +179,31 @@ def build_plan(decomposition: Decomposition, catalog: Catalog, root_item_ids: li
     return Plan(_topological(items))
 
 
-def _related_lines(line: FulfillmentLine, lines: list[FulfillmentLine], product: str) -> list[FulfillmentLine]:
-    mine = set(line.lineage)
-    return [o for o in lines if o.technical_product == product and o.id != line.id
-            and mine.intersection(o.lineage)]
+def _related_lines(line: FulfillmentLine, index: dict[tuple[str, str], list[FulfillmentLine]],
+                   product: str) -> list[FulfillmentLine]:
+    """The lines of ``product`` sharing an order item with ``line`` (planned lines only)."""
+    found: dict[str, FulfillmentLine] = {}
+    for item_id in line.lineage:
+        for other in index.get((product, item_id), ()):
+            if other.id != line.id:
+                found.setdefault(other.id, other)
+    return list(found.values())
 
 
 def _topological(items: list[PlannedItem]) -> list[PlannedItem]:
-    """Items in a stable topological order (dependencies first, else plan order)."""
-    placed: set[str] = set()
-    out: list[PlannedItem] = []
-    remaining = list(items)
-    while remaining:
-        progress = [i for i in remaining if all(d in placed for d in i.depends_on)]
-        for i in progress:
-            placed.add(i.key)
-            out.append(i)
-        remaining = [i for i in remaining if i.key not in placed]
-    return out
+    """Items in a stable topological order: by depth (an item comes one level after its
+    deepest dependency), then in plan order. The plan is acyclic (checked before)."""
+    by_key = {i.key: i for i in items}
+    depth: dict[str, int] = {}
+    for item in items:
+        stack = [item.key]
+        while stack:
+            key = stack[-1]
+            pending = [d for d in by_key[key].depends_on if d not in depth and d in by_key]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            depth[key] = 1 + max((depth[d] for d in by_key[key].depends_on if d in depth), default=-1)
+    order = {i.key: n for n, i in enumerate(items)}
+    return sorted(items, key=lambda i: (depth[i.key], order[i.key]))

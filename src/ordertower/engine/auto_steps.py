@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..domain.errors import DomainError
+from ..domain.inventory import asset_changes
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,10 @@ class StepContext:
 @dataclass
 class StepResult:
     output: dict[str, Any] = field(default_factory=dict)
+    # changes to the installed base (inventory.asset_changes records), written on completion
     assets: list[dict[str, Any]] = field(default_factory=list)
+    # the lines and plan a deferred planning step made (plan_order.PlannedOrder)
+    planned: Any = None
 
 
 class StepFailed(DomainError):
@@ -51,26 +55,13 @@ def registered_steps() -> dict[str, AutoStep]:
 
 @auto_step("assetize")
 def assetize(ctx: StepContext) -> StepResult:
-    """Record the commercial assets (TMF637 products) of one root order item and its children."""
+    """Record what one bundle (root order item) changed in the installed base: its assets
+    (TMF637 products) added, modified or terminated, and the technical inventory items its
+    lines keep or leave (docs/catalog.md, "The installed base")."""
     root = ctx.item["spec"]["root_item_id"]
-    parents = {i["id"]: i.get("parent_id") for i in ctx.order["items"]}
-
-    def root_of(item_id: str) -> str:
-        while parents.get(item_id):
-            item_id = parents[item_id]
-        return item_id
-
-    assets = []
-    for oi in ctx.order["items"]:
-        if root_of(oi["id"]) != root or oi.get("offering_id") is None:
-            continue
-        realizing = [line for line in ctx.lines if oi["id"] in line["lineage"]]
-        assets.append({"order_item_id": oi["id"], "offering_id": oi["offering_id"],
-                       "action": oi["action"], "product_id": oi.get("product_id"),
-                       "attributes": oi["attributes"],
-                       "lines": [line["line_id"] for line in realizing],
-                       "billing_account_id": _billing_account(realizing, ctx.catalog)})
-    return StepResult(output={"assets": len(assets)}, assets=assets)
+    changes = asset_changes(root, ctx.order["items"], ctx.lines,
+                            lambda lines: _billing_account(lines, ctx.catalog))
+    return StepResult(output={"assets": len(changes)}, assets=changes)
 
 
 def _billing_account(lines: list[dict[str, Any]], catalog: Any) -> str | None:
@@ -85,3 +76,6 @@ def _billing_account(lines: list[dict[str, Any]], catalog: Any) -> str | None:
             if value:
                 return str(value)
     return None
+
+
+from . import plan_order  # noqa: E402,F401  (registers the 'plan-order' step)

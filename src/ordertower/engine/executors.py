@@ -27,6 +27,7 @@ def template_values(order: dict[str, Any], line: dict[str, Any] | None, item: di
                    "customer.id": order.get("customer_id"), "item.id": item["id"],
                    "line.id": line["line_id"] if line else None,
                    "line.action": line["action"] if line else None, "callback_url": callback_url})
+    values.update({f"previous.{k}": v for k, v in ((line or {}).get("previous") or {}).items()})
     return values
 
 
@@ -111,7 +112,7 @@ class Executors:
             result = step(ctx)
         except StepFailed as exc:
             return Outcome(ok=False, retryable=exc.retryable, error=exc.detail)
-        return Outcome(ok=True, output=result.output, assets=result.assets,
+        return Outcome(ok=True, output=result.output, assets=result.assets, planned=result.planned,
                        duration_ms=int((time.perf_counter() - started) * 1000))
 
     async def callout(self, item, order, line, callback_url: str | None = None) -> Outcome:

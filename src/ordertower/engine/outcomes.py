@@ -22,6 +22,7 @@ class Outcome:
     waiting: bool = False
     task: dict[str, Any] | None = None  # manual: queue, routed_by, name, data
     wait: bool = False  # wait item: the recorder evaluates its condition
+    planned: Any = None  # plan-order: the lines and plan to store (plan_order.PlannedOrder)
 
     @property
     def kind(self) -> str:

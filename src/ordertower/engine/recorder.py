@@ -48,7 +48,8 @@ def claim(store, worker: str, limit: int, lease: timedelta, exclude_systems=(),
             "payload": {"item": r["id"], "key": r["key"], "name": r["name"],
                         "from": r["previous_state"], "to": ItemState.RUNNING.value,
                         "cause": f"claimed by {worker}", "attempts": r["attempts"]}} for r in rows], now)
-        for order_id in sorted({r["order_id"] for r in rows}):
+        # planning a large order is not fulfilment: the order stays acknowledged until planned
+        for order_id in sorted({r["order_id"] for r in rows if r["step_id"] != "plan-order"}):
             order = uow.orders.get(order_id)
             if order and order["state"] == OrderState.ACKNOWLEDGED:
                 transition_order(uow, order, OrderState.IN_PROGRESS, "fulfillment started")
@@ -131,6 +132,8 @@ def record(store, worker: str, item: dict[str, Any], outcome: Outcome) -> str | 
             state = fail(uow, row, order, outcome.error or "failed", outcome.retryable,
                          outcome.retry_after)
         elif not outcome.waiting:
+            if outcome.planned is not None:
+                _record_plan(uow, row, order, outcome.planned)
             state = complete(uow, row, order, outcome.output, "done", assets=outcome.assets)
         else:
             state = _start_waiting(uow, row, order, outcome)
@@ -178,6 +181,10 @@ def complete(uow, row: dict[str, Any], order: dict[str, Any], output: dict[str, 
         _record_asset(uow, order, asset, now)
     transition_item(uow, row, ItemState.COMPLETED, cause, output=output, finished_at=now,
                     last_error=None, deadline_at=None, jeopardy=GREEN, **LEASE_FREE)
+    if (row.get("jeopardy") or GREEN) != GREEN:
+        uow.events.add("JeopardyChangeEvent", {"item": row["id"], "key": row["key"],
+                                               "from": row["jeopardy"], "to": GREEN}, now,
+                       order_id=row["order_id"], item_id=row["id"])
     release_successors(uow, row)
     settle_order(uow, order["id"])
     return ItemState.COMPLETED
@@ -190,6 +197,12 @@ def fail(uow, row: dict[str, Any], order: dict[str, Any], error: str, retryable:
     spec = row["spec"]
     policy = RetryPolicy.model_validate(spec["retry"]) if spec.get("retry") else None
     counted = row["attempts"] - int(spec.get("attempt_offset", 0))
+    if order["state"] == OrderState.PENDING_CANCELLATION:
+        failed = transition_item(uow, row, ItemState.FALLOUT, f"failed: {error}", last_error=error,
+                                 finished_at=now, deadline_at=None, **LEASE_FREE)
+        transition_item(uow, failed, ItemState.CANCELLED, "order cancelled: fallout discarded")
+        settle_order(uow, order["id"])
+        return ItemState.CANCELLED
     if retryable and attempts_left(policy, counted):
         assert policy is not None
         delay = next_delay(policy, counted, _rng, retry_after)
@@ -213,6 +226,11 @@ def release_successors(uow, row: dict[str, Any]) -> None:
     freed = uow.plan.decrement_pending(uow.plan.successors(row["id"]), now)
     if not freed:
         return
+    order = uow.orders.get(row["order_id"])
+    if order is not None and order["state"] == OrderState.PENDING_CANCELLATION:
+        for succ in freed:
+            transition_item(uow, succ, ItemState.CANCELLED, "order cancelled")
+        return
     offline = uow.orchestration.offline_systems()
     for succ in freed:
         ready = transition_item(uow, succ, ItemState.READY, f"dependencies done (last: {row['name']})")
@@ -225,6 +243,11 @@ def settle_order(uow, order_id: str) -> None:
     """Bring the order's state in line with its plan: completed when nothing is left,
     held while an item is in fallout, in progress otherwise."""
     order = uow.orders.get(order_id)
+    if order is not None and order["state"] == OrderState.PENDING_CANCELLATION:
+        if uow.plan.count_active(order_id, order["revision"]) == 0:
+            transition_order(uow, order, OrderState.CANCELLED, "nothing is running any more",
+                             completion_date=uow.clock.now())
+        return
     if order is None or order["state"] not in (OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS,
                                                OrderState.HELD):
         return
@@ -257,18 +280,26 @@ def update_line(uow, row: dict[str, Any], updates: dict[str, Any]) -> None:
 
 
 def _record_asset(uow, order: dict[str, Any], asset: dict[str, Any], now) -> None:
-    if uow.assets.for_order_item(order["id"], asset["order_item_id"]):
-        return  # already recorded (the step is idempotent)
-    asset_id = new_id()
-    uow.assets.add({
-        "id": asset_id, "customer_id": order["customer_id"], "offering_id": asset["offering_id"],
-        "name": asset["offering_id"], "status": "active", "attributes": asset["attributes"],
-        "order_id": order["id"], "order_item_id": asset["order_item_id"], "lines": asset["lines"],
-        "billing_account_id": asset.get("billing_account_id"),
-        "created_at": now, "updated_at": now})
-    uow.events.add("ProductCreateEvent", {"product": asset_id, "offering": asset["offering_id"],
-                                          "order_item": asset["order_item_id"]},
-                   now, order_id=order["id"])
+    """Record one change of the installed base that an ``assetize`` step produced: the asset
+    added, modified or terminated, and the inventory items its lines keep or leave
+    (adapters/store/inventory.py). Idempotent."""
+    for kind, payload in uow.inventory.record_change(order, asset, now, new_id):
+        uow.events.add(kind, payload, now, order_id=order["id"])
+
+
+def _record_plan(uow, row: dict[str, Any], order: dict[str, Any], planned) -> None:
+    """Write what the ``plan-order`` step made for a large order (engine/plan_order.py): its
+    lines and plan, after the planning item; or its rejection."""
+    now = uow.clock.now()
+    if planned.rejection:
+        transition_order(uow, order, OrderState.REJECTED, planned.rejection,
+                         state_reason=planned.rejection)
+        return
+    uow.orders.add_lines(order["id"], row["revision"], planned.lines)
+    uow.plan.add_plan(order["id"], row["revision"], planned.plan, now,
+                      not_before=order.get("requested_start_date"), first_position=row["position"] + 1)
+    if planned.catalog_version:
+        uow.orders.update(order["id"], catalog_version=planned.catalog_version)
 
 
 # --- manual tasks --------------------------------------------------------------------------

@@ -14,11 +14,13 @@ from rich.console import Console
 from ..config import Settings
 from .cli_catalog import catalog_app
 from .cli_order import order_app
+from .cli_task import task_app
 
 app = typer.Typer(help="ordertower: order management and orchestration (TMF622).",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(order_app, name="order")
+app.add_typer(task_app, name="task")
 console = Console(stderr=True)
 
 

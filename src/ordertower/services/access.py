@@ -39,8 +39,14 @@ def ensure_admin_key(store, bootstrap_key: str | None) -> str | None:
         return key
 
 
-def role_of(store, key: str) -> str | None:
+def identity_of(store, key: str) -> tuple[str, str] | None:
+    """(name, role) of a valid key, or None."""
     with store.read() as uow:
-        row = uow.conn.execute(sa.select(api_keys.c.role).where(
+        row = uow.conn.execute(sa.select(api_keys.c.name, api_keys.c.role).where(
             api_keys.c.key_hash == key_hash(key), api_keys.c.revoked_at.is_(None))).first()
-        return row.role if row else None
+        return (row.name, row.role) if row else None
+
+
+def role_of(store, key: str) -> str | None:
+    identity = identity_of(store, key)
+    return identity[1] if identity else None

@@ -1,7 +1,8 @@
 """Use case: place an order (TMF622 POST productOrder).
 
-Validate against the catalog, decompose, plan, and store the order, its fulfillment lines,
-its plan and its creation event in one transaction. Bad input changes nothing.
+Validate against the catalog and the customer's installed base, decompose, plan, and store
+the order, its fulfillment lines, its plan and its creation event in one transaction. Bad
+input changes nothing. Large orders are planned after the acknowledgement (plan-order).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from typing import Any
 
 from ..adapters.catalog_files import LoadedCatalog
 from ..adapters.store.repositories import new_id
-from ..domain.decomposition import decompose
 from ..domain.errors import InvalidOrder, Issue
+from ..domain.inventory import InstalledBase
 from ..domain.lifecycle import OrderState
-from ..domain.orders import ItemInput, root_of, validate_items
-from ..domain.planning import build_plan
+from ..domain.orders import ItemInput, validate_items, with_asset_ids
+from ..engine.plan_order import INLINE_PLANNING_LIMIT, plan_items, planning_plan
 from ..engine.transitions import transition_order
 
 
@@ -28,23 +29,41 @@ class PlaceOrder:
     requested_start_date: datetime | None = None
     requested_completion_date: datetime | None = None
     body: dict[str, Any] = field(default_factory=dict)
+    related_orders: list[str] = field(default_factory=list)  # productOrderRelationship ids
 
 
-def place_order(cmd: PlaceOrder, store, catalog: LoadedCatalog) -> str:
-    """Returns the new order's id. Raises InvalidOrder (nothing stored) on bad input."""
-    items = validate_items(cmd.items, catalog.catalog)
+def installed_base(store, customer_id: str | None) -> InstalledBase:
+    """The customer's installed base, as it is now (read-only)."""
+    if customer_id is None:
+        return InstalledBase.empty()
+    with store.read() as uow:
+        return uow.inventory.snapshot(customer_id)
+
+
+def place_order(cmd: PlaceOrder, store, catalog: LoadedCatalog, *,
+                inline_limit: int = INLINE_PLANNING_LIMIT) -> str:
+    """Returns the new order's id. Raises InvalidOrder (nothing stored) on bad input.
+
+    The order is validated and decomposed against the customer's installed base (MACD). An
+    order of more than ``inline_limit`` items is stored with one ``plan-order`` item instead
+    of its plan, which a worker builds after the acknowledgement (engine/plan_order.py)."""
+    installed = installed_base(store, cmd.customer_id)
+    items = validate_items(cmd.items, catalog.catalog, installed)
     fulfillable = [i for i in items if i.offering_id is not None]
     unfulfillable = [(idx, i) for idx, i in enumerate(items) if i.offering_id is None]
     if fulfillable and cmd.customer_id is None:
         raise InvalidOrder([Issue("relatedParty", "a party with role 'customer' is required")])
-    parents = {i.id: i.parent_id for i in items}
-    roots = sorted({root_of(i.id, parents) for i in fulfillable})
-    decomposition = decompose(items, catalog.catalog, cmd.customer_id)
-    plan = build_plan(decomposition, catalog.catalog, roots) if not unfulfillable else None
+    order_id = new_id()
+    items = with_asset_ids(items, new_id)
+    deferred = not unfulfillable and len(items) > inline_limit
+    lines, plan = [], None
+    if deferred:
+        plan = planning_plan(installed.relevant_to(i.product_id for i in items if i.product_id))
+    elif not unfulfillable:
+        lines, plan = plan_items(items, catalog.catalog, cmd.customer_id, installed, order_id)
 
     with store.uow() as uow:
         now = uow.clock.now()
-        order_id = new_id()
         order = {
             "id": order_id, "external_id": cmd.external_id, "state": OrderState.ACKNOWLEDGED.value,
             "customer_id": cmd.customer_id, "catalog_version": catalog.version, "revision": 1,
@@ -52,6 +71,7 @@ def place_order(cmd: PlaceOrder, store, catalog: LoadedCatalog) -> str:
             "requested_start_date": cmd.requested_start_date,
             "requested_completion_date": cmd.requested_completion_date,
             "body": cmd.body, "items": [i.as_dict() for i in items],
+            "related_orders": list(cmd.related_orders),
             "created_at": now, "updated_at": now}
         uow.orders.add(order)
         uow.events.add("ProductOrderCreateEvent", {"order": order_id, "state": order["state"],
@@ -65,8 +85,9 @@ def place_order(cmd: PlaceOrder, store, catalog: LoadedCatalog) -> str:
             transition_order(uow, order, OrderState.REJECTED, reasons, state_reason=reasons)
         else:
             assert plan is not None
-            uow.orders.add_lines(order_id, 1, decomposition.lines)
-            uow.plan.add_plan(order_id, 1, plan, now)
+            uow.orders.add_lines(order_id, 1, lines)
+            uow.plan.add_plan(order_id, 1, plan, now,
+                              not_before=None if deferred else cmd.requested_start_date)
             if not plan.items:
                 transition_order(uow, order, OrderState.COMPLETED, "nothing to fulfil",
                                  completion_date=now)

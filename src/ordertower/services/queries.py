@@ -56,3 +56,34 @@ def get_asset(store, asset_id: str) -> dict[str, Any]:
 def list_assets(store, filters: dict[str, Any], offset: int, limit: int):
     with store.read() as uow:
         return uow.assets.list(filters, offset, limit)
+
+
+def jeopardy(store) -> list[dict[str, Any]]:
+    from ..domain.jeopardy import LEVELS
+
+    out = []
+    with store.read() as uow:
+        for order_id in uow.orders.open_ids():
+            order = uow.orders.get(order_id)
+            items = [i for i in uow.plan.for_order(order_id, order["revision"])
+                     if (i["jeopardy"] or "GREEN") != "GREEN"]
+            if (order["jeopardy"] or "GREEN") == "GREEN" and not items:
+                continue
+            out.append({
+                "order": order_id, "jeopardy": order["jeopardy"] or "GREEN", "state": order["state"],
+                "projected_completion": order["projected_completion"].isoformat()
+                if order["projected_completion"] else None,
+                "requested_completion": order["requested_completion_date"].isoformat()
+                if order["requested_completion_date"] else None,
+                "items": [{"id": i["id"], "key": i["key"], "name": i["name"], "state": i["state"],
+                           "jeopardy": i["jeopardy"], "expected_duration_s": i["expected_duration_s"],
+                           "started_at": i["started_at"].isoformat() if i["started_at"] else None}
+                          for i in items]})
+    return sorted(out, key=lambda o: -LEVELS[o["jeopardy"]])
+
+
+def inventory(store, customer_id: str | None, status: str | None = None,
+              asset_id: str | None = None) -> list[dict[str, Any]]:
+    """Technical inventory items (the installed base), by customer and/or asset."""
+    with store.read() as uow:
+        return uow.inventory.items(customer_id, status, asset_id)

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from .tables import callback_tokens, operator_actions, queue_cursors, system_states, tasks
@@ -72,14 +74,16 @@ class OrchestrationRepository:
         return {r[0]: r[1] for r in rows}
 
     def next_cursor(self, queue: str) -> int:
-        row = self.conn.execute(sa.select(queue_cursors.c.position)
-                                .where(queue_cursors.c.queue == queue).with_for_update()).first()
-        return row[0] if row else 0
+        """The queue's round-robin position, locked until commit: task creation in one queue
+        is serialised, so round-robin and least-loaded see every earlier assignment."""
+        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        self.conn.execute(insert(queue_cursors).values(queue=queue, position=0).on_conflict_do_nothing())
+        return self.conn.execute(sa.select(queue_cursors.c.position)
+                                 .where(queue_cursors.c.queue == queue).with_for_update()).scalar_one()
 
     def save_cursor(self, queue: str, position: int) -> None:
-        if self.conn.execute(queue_cursors.update().where(queue_cursors.c.queue == queue)
-                             .values(position=position)).rowcount == 0:
-            self.conn.execute(queue_cursors.insert().values(queue=queue, position=position))
+        self.conn.execute(queue_cursors.update().where(queue_cursors.c.queue == queue)
+                          .values(position=position))
 
     # --- operator actions (audit) ---------------------------------------------------------
     def action(self, dedupe_key: str) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from ...domain.decomposition import FulfillmentLine
 from ...domain.lifecycle import FINAL_ITEM_STATES, ItemState
 from ...domain.planning import Plan
+from .orchestration import OrchestrationRepository
 from .tables import (assets, events, fulfillment_lines, item_attempts, orders, plan_item_edges,
                      plan_items)
 
@@ -99,7 +100,8 @@ class OrderRepository:
                  "technical_product": line.technical_product, "action": line.action,
                  "attributes": line.attributes, "lineage": line.lineage, "rule_ids": line.rule_ids,
                  "scope": line.scope, "parent_line_id": line.parent_line_id,
-                 "root_item_ids": line.root_item_ids} for pos, line in enumerate(lines)]
+                 "root_item_ids": line.root_item_ids, "inventory_key": line.inventory_key,
+                 "previous": line.previous, "reason": line.reason} for pos, line in enumerate(lines)]
         for chunk in _chunks(rows):
             self.conn.execute(fulfillment_lines.insert(), chunk)
 
@@ -168,19 +170,22 @@ class PlanRepository:
     # --- writing a plan ---------------------------------------------------------------
 
     def add_plan(self, order_id: str, revision: int, plan: Plan, now: datetime,
-                 not_before: datetime | None = None) -> list[dict[str, Any]]:
+                 not_before: datetime | None = None, first_position: int = 0) -> list[dict[str, Any]]:
         """Insert the plan's items and edges. Items with no dependency left start ``ready``;
         items whose condition was false start ``skipped`` and hold back nothing."""
         ids = {item.key: new_id() for item in plan.items}
         skipped = {item.key for item in plan.items if item.skip_reason}
+        offline = OrchestrationRepository(self.conn).offline_systems()
         rows = []
         for pos, item in enumerate(plan.items):
             waits_for = [d for d in item.depends_on if d not in skipped]
             state = (ItemState.SKIPPED if item.key in skipped
-                     else ItemState.PENDING if waits_for else ItemState.READY)
+                     else ItemState.PENDING if waits_for
+                     else ItemState.ON_HOLD if item.system in offline else ItemState.READY)
             rows.append({
                 "id": ids[item.key], "order_id": order_id, "revision": revision, "key": item.key,
-                "position": pos, "line_id": item.line_id, "step_id": item.step_id, "name": item.name,
+                "position": first_position + pos, "line_id": item.line_id, "step_id": item.step_id,
+                "name": item.name,
                 "type": item.type, "system": item.system,
                 "state": state, "ponr": item.ponr, "depends_on": item.depends_on,
                 "pending_deps": len(waits_for), "root_item_ids": item.root_item_ids,
@@ -223,6 +228,12 @@ class PlanRepository:
         return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
             plan_items.c.order_id == order_id, plan_items.c.revision == revision,
             plan_items.c.state.not_in([s.value for s in FINAL_ITEM_STATES]))).scalar_one()
+
+    def count_active(self, order_id: str, revision: int) -> int:
+        """Items running or waiting for an answer."""
+        return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
+            plan_items.c.order_id == order_id, plan_items.c.revision == revision,
+            plan_items.c.state.in_([ItemState.RUNNING.value, ItemState.WAITING.value]))).scalar_one()
 
     def count_in_state(self, order_id: str, revision: int, state: str) -> int:
         return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
@@ -331,6 +342,12 @@ class PlanRepository:
                                          plan_items.c.state.in_(list(states)))
              .order_by(plan_items.c.created_at, plan_items.c.position).with_for_update())
         return [dict(r) for r in self.conn.execute(q).mappings().all()]
+
+    def count_by_state(self, system: str) -> dict[str, int]:
+        rows = self.conn.execute(sa.select(plan_items.c.state, sa.func.count())
+                                 .where(plan_items.c.system == system)
+                                 .group_by(plan_items.c.state)).all()
+        return {r[0]: r[1] for r in rows}
 
     def due_waits(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
         """Waiting ``wait`` items whose next check is due."""

@@ -75,6 +75,11 @@ fulfillment_lines = sa.Table(
     sa.Column("scope", sa.String(16), nullable=False),
     sa.Column("parent_line_id", sa.String(500)),
     sa.Column("root_item_ids", JSON, nullable=False),
+    # the installed base (migration 0003): where the inventory keeps the line, what it held
+    # before this order, and why the line has its action
+    sa.Column("inventory_key", sa.String(700)),
+    sa.Column("previous", JSON),
+    sa.Column("reason", sa.Text),
     sa.UniqueConstraint("order_id", "revision", "line_id"),
 )
 
@@ -159,6 +164,8 @@ assets = sa.Table(
     sa.Column("order_item_id", sa.String(200), nullable=False),
     sa.Column("lines", JSON, nullable=False),
     sa.Column("billing_account_id", sa.String(200)),
+    sa.Column("root_asset_id", sa.String(64)),  # a bundle member's root asset (0003)
+    sa.Column("terminated_at", UTCDateTime),  # (0003)
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -231,4 +238,20 @@ system_states = sa.Table(
     sa.Column("reason", sa.Text),
     sa.Column("changed_by", sa.String(200)),
     sa.Column("changed_at", UTCDateTime, nullable=False),
+)
+
+# --- the installed base (migration 0003) ----------------------------------------------------
+
+inventory_items = sa.Table(
+    "inventory_items", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("customer_id", sa.String(200), index=True),
+    sa.Column("key", sa.String(700), nullable=False, unique=True),  # the inventory key
+    sa.Column("technical_product", sa.String(100), nullable=False),
+    sa.Column("attributes", JSON, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),  # active | terminated
+    sa.Column("assets", JSON, nullable=False),  # ids of the assets that use it
+    sa.Column("lines", JSON, nullable=False),  # [{order, line, action}] that made or changed it
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -11,6 +11,7 @@ from typing import Callable
 from sqlalchemy.engine import Connection, Engine
 
 from ...engine.clock import Clock
+from .inventory import InventoryRepository
 from .orchestration import OrchestrationRepository
 from .repositories import AssetRepository, EventRepository, OrderRepository, PlanRepository
 
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
         self.events = EventRepository(conn)
         self.plan = PlanRepository(conn, self)
         self.assets = AssetRepository(conn)
+        self.inventory = InventoryRepository(conn)
         self.orchestration = OrchestrationRepository(conn)
         return self
 

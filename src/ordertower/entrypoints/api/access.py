@@ -8,7 +8,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 
 from ...domain.errors import Issue
-from ...services.access import role_of
+from ...services.access import identity_of
 from .problems import problem_response
 
 # Open paths: each of these, and everything below it (a whole path segment: "/healthz" is not
@@ -38,13 +38,13 @@ class BearerKeyMiddleware(BaseHTTPMiddleware):
                                     [Issue("Authorization", "missing bearer key")],
                                     headers={"WWW-Authenticate": "Bearer"})
         key = key.strip()
-        role = self._known.get(key)
-        if role is None:
-            role = await asyncio.to_thread(role_of, self.store, key)
-            if role is None:
+        identity = self._known.get(key)
+        if identity is None:
+            identity = await asyncio.to_thread(identity_of, self.store, key)
+            if identity is None:
                 return problem_response(401, "unauthorized", "Unauthorized", "Unknown API key.",
                                         [Issue("Authorization", "unknown or revoked key")],
                                         headers={"WWW-Authenticate": "Bearer"})
-            self._known[key] = role
-        request.state.role = role
+            self._known[key] = identity
+        request.state.actor, request.state.role = identity
         return await call_next(request)

@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from ... import __version__
 from ...bootstrap import Container
 from ...domain.errors import Issue
-from . import operations, problems, tmf622, tmf637
+from . import catalog_explain
+from . import callbacks, fallout, operations, problems, systems, tasks, tmf622, tmf637
 from .access import BearerKeyMiddleware
 
 
@@ -48,6 +49,9 @@ def create_app(container: Container, *, start_workers: bool = True) -> FastAPI:
     app.include_router(tmf622.router)
     app.include_router(tmf637.router)
     app.include_router(operations.router)
+    app.include_router(catalog_explain.router)
+    for module in (callbacks, tasks, fallout, systems):
+        app.include_router(module.router)
 
     @app.get("/health", tags=["health"])
     async def health(request: Request) -> JSONResponse:

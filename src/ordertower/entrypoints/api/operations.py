@@ -18,7 +18,9 @@ def order_decomposition(order_id: str, request: Request) -> dict:
             "lines": [{"id": ln["line_id"], "technical_product": ln["technical_product"],
                        "action": ln["action"], "attributes": ln["attributes"],
                        "lineage": ln["lineage"], "rules": ln["rule_ids"], "scope": ln["scope"],
-                       "parent_line": ln["parent_line_id"], "root_items": ln["root_item_ids"]}
+                       "parent_line": ln["parent_line_id"], "root_items": ln["root_item_ids"],
+                       "inventory_key": ln.get("inventory_key"), "previous": ln.get("previous"),
+                       "reason": ln.get("reason")}
                       for ln in lines]}
 
 
@@ -46,3 +48,26 @@ def plan_item_attempts(item_id: str, request: Request) -> dict:
          "duration_ms": a["duration_ms"], "request": a["request"], "status_code": a["status_code"],
          "response_excerpt": a["response_excerpt"], "outcome": a["outcome"], "error": a["error"]}
         for a in attempts]}
+
+
+@router.get("/jeopardy")
+def jeopardy(request: Request) -> dict:
+    """Orders and items that are YELLOW or RED, worst first."""
+    rows = queries.jeopardy(request.app.state.container.store)
+    return {"count": len(rows), "orders": rows}
+
+
+@router.post("/orders/{order_id}/cancel")
+async def cancel(order_id: str, request: Request) -> dict:
+    """Cancel an order before its point of no return (operators; TMF622 clients use
+    cancelProductOrder)."""
+    import asyncio
+
+    from ...services.cancel_order import cancel as cancel_order
+    from .common import actor, json_object, text_field
+
+    body = await json_object(request, optional=True)
+    reason = text_field(body, "reason") or "cancelled by an operator"
+    state = await asyncio.to_thread(cancel_order, request.app.state.container.store, order_id,
+                                    f"{reason} ({actor(request, body)})")
+    return {"order": order_id, "state": state}

@@ -17,7 +17,8 @@ PROBLEM_TYPE = "https://ordertower.dev/problems/"
 STATUS_BY_KIND = {
     "invalid-order": 422, "illegal-transition": 409, "plan-cycle": 422, "not-found": 404,
     "concurrent-change": 409, "bad-request": 400, "unsupported-media-type": 415,
-    "payload-too-large": 413, "unauthorized": 401, "forbidden": 403,
+    "payload-too-large": 413, "unauthorized": 401, "forbidden": 403, "conflict": 409,
+    "gone": 410, "past-ponr": 409,
 }
 
 

@@ -59,6 +59,8 @@ def product_order(order: dict[str, Any], plan: list[dict[str, Any]] | None = Non
         "requestedCompletionDate": iso(order["requested_completion_date"])
         or body.get("requestedCompletionDate"),
         "externalId": order["external_id"], "relatedParty": body.get("relatedParty", []),
+        "expectedCompletionDate": iso(order.get("projected_completion")),
+        "jeopardy": order.get("jeopardy"),
         "productOrderItem": items,
     })
     if order.get("state_reason"):
@@ -88,6 +90,11 @@ def product(asset: dict[str, Any]) -> dict[str, Any]:
     }
     if asset.get("billing_account_id"):
         shown["billingAccount"] = {"id": asset["billing_account_id"], "@referredType": "BillingAccount"}
+    if asset.get("terminated_at"):
+        shown["terminationDate"] = iso(asset["terminated_at"])
+    if asset.get("root_asset_id"):  # a member of a bundle
+        shown["productRelationship"] = [{"relationshipType": "bundled", "product": {
+            "id": asset["root_asset_id"], "href": f"{PRODUCT_BASE}/{asset['root_asset_id']}"}}]
     return shown
 
 
@@ -101,7 +108,8 @@ def plan_item(row: dict[str, Any], key_to_id: dict[str, str]) -> dict[str, Any]:
         "started_at": iso(row["started_at"]), "finished_at": iso(row["finished_at"]),
         "updated_at": iso(row["updated_at"]), "created_at": iso(row["created_at"]),
         "last_error": row["last_error"], "expected_duration_s": row["expected_duration_s"],
-        "output": row["output"],
+        "output": row["output"], "jeopardy": row.get("jeopardy") or "GREEN",
+        "deadline_at": iso(row.get("deadline_at")),
     }
 
 

@@ -54,7 +54,7 @@ def command_from(body: object) -> PlaceOrder:
     return PlaceOrder(items=items, customer_id=_customer(parsed), external_id=parsed.externalId,
                       requested_start_date=parsed.requestedStartDate,
                       requested_completion_date=parsed.requestedCompletionDate,
-                      body=body)
+                      body=body, related_orders=[r.id for r in parsed.productOrderRelationship])
 
 
 @router.post("/productOrder", status_code=201)
@@ -63,7 +63,8 @@ async def create_product_order(request: Request) -> JSONResponse:
     body = await read_json(request, max_bytes=c.settings.max_body_bytes,
                            max_depth=c.settings.max_json_depth)
     cmd = command_from(body)
-    order_id = await asyncio.to_thread(place_order, cmd, c.store, c.catalog)
+    order_id = await asyncio.to_thread(place_order, cmd, c.store, c.catalog,
+                                       inline_limit=c.settings.inline_planning_limit)
     order, plan = await asyncio.to_thread(queries.order_with_plan, c.store, order_id)
     return JSONResponse(product_order(order, plan), status_code=201,
                         headers={"Location": f"{ORDER_BASE}/{order_id}"})

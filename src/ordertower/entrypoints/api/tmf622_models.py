@@ -47,6 +47,13 @@ class RelatedParty(BaseModel):
     role: StrictStr | None = None
 
 
+class OrderRelationship(BaseModel):
+    """An order this one depends on (TMF622 v5's productOrderRelationship), by id or externalId."""
+    model_config = ConfigDict(extra="allow")
+    id: StrictStr = Field(min_length=1, max_length=200)
+    relationshipType: StrictStr | None = None
+
+
 class ProductOrderCreate(BaseModel):
     model_config = ConfigDict(extra="allow")
     externalId: StrictStr | None = Field(default=None, max_length=200)
@@ -54,3 +61,4 @@ class ProductOrderCreate(BaseModel):
     relatedParty: list[RelatedParty] = Field(default_factory=list, max_length=100)
     requestedStartDate: datetime | None = None
     requestedCompletionDate: datetime | None = None
+    productOrderRelationship: list[OrderRelationship] = Field(default_factory=list, max_length=100)

@@ -1,0 +1,71 @@
+"""Planning a large order after its acknowledgement: the ``plan-order`` auto step.
+
+An order with more items than ``Settings.inline_planning_limit`` is stored ``acknowledged``
+with one plan item, ``plan-order``. A worker runs it like any auto step: it decomposes the
+order and builds its plan (pure domain functions, against the installed base read when the
+order was placed), and the recorder writes the lines and the plan in the transaction that
+completes the item. The order stays ``acknowledged`` until then. If the catalog cannot
+fulfil the order, it is ``rejected`` with the reason, as a small order would have been refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..domain.decomposition import FulfillmentLine, decompose
+from ..domain.errors import InvalidOrder
+from ..domain.inventory import InstalledBase
+from ..domain.orders import OrderItem, root_of, roots_with_asset_changes
+from ..domain.planning import Plan, PlannedItem, build_plan
+from .auto_steps import StepContext, StepResult, auto_step
+
+PLAN_ORDER_STEP = "plan-order"
+INLINE_PLANNING_LIMIT = 500  # order items planned in the request; more: by a worker
+
+
+@dataclass
+class PlannedOrder:
+    lines: list[FulfillmentLine] = field(default_factory=list)
+    plan: Plan = field(default_factory=lambda: Plan([]))
+    catalog_version: str | None = None
+    rejection: str | None = None  # why the catalog cannot fulfil the order
+
+
+def planning_plan(installed: InstalledBase) -> Plan:
+    """The plan of an order whose planning is deferred: one ``plan-order`` item, carrying the
+    part of the installed base the order was validated against."""
+    return Plan([PlannedItem(
+        key=PLAN_ORDER_STEP, line_id=None, step_id=PLAN_ORDER_STEP,
+        name="Decompose and plan the order", type="auto", system=None, ponr=False,
+        depends_on=[], root_item_ids=[],
+        spec={"step": PLAN_ORDER_STEP, "installed_base": installed.as_dict(), "request": None,
+              "compensation": None, "retry": None, "outputs": {}, "queue": None})])
+
+
+def plan_items(items: list[OrderItem], catalog, customer_id: str | None, installed: InstalledBase,
+               order_id: str) -> tuple[list[FulfillmentLine], Plan]:
+    """Decompose and plan validated order items (raises InvalidOrder when the catalog
+    cannot fulfil them). Used inline by place_order and deferred by ``plan-order``."""
+    parents = {i.id: i.parent_id for i in items}
+    roots = sorted({root_of(i.id, parents) for i in items if i.offering_id is not None})
+    decomposition = decompose(items, catalog, customer_id, installed, order_id=order_id)
+    plan = build_plan(decomposition, catalog, roots,
+                      asset_roots=roots_with_asset_changes(items, installed))
+    return decomposition.lines, plan
+
+
+@auto_step(PLAN_ORDER_STEP)
+def plan_order(ctx: StepContext) -> StepResult:
+    items = [OrderItem.from_dict(i) for i in ctx.order["items"]]
+    installed = InstalledBase.from_dict(ctx.item["spec"].get("installed_base")
+                                        or {"customer_id": ctx.order.get("customer_id")})
+    version = getattr(ctx.catalog, "release", None)
+    try:
+        lines, plan = plan_items(items, ctx.catalog, ctx.order.get("customer_id"), installed,
+                                 ctx.order["id"])
+    except InvalidOrder as exc:
+        return StepResult(output={"rejected": str(exc)},
+                          planned=PlannedOrder(catalog_version=version, rejection=str(exc)))
+    return StepResult(output={"lines": len(lines), "plan_items": len(plan.items)},
+                      planned=PlannedOrder(lines, plan, version))

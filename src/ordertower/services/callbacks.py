@@ -1,0 +1,81 @@
+"""Use case: an asynchronous callout's reply arrives at its single-use callback URL.
+
+Payload: ``{"status": "inProgress" | "completed" | "failed", "result": {...},
+"attributes": {...}, "error": "...", "retryable": false}``. ``inProgress`` (interim) updates
+the line's attributes and keeps the item waiting; ``completed`` completes it (``result`` is
+its output); ``failed`` takes the failure path. A wrong token is 404, a used one 409, an
+expired or superseded one 410; none of them changes anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.errors import Issue, NotFound
+from ..domain.lifecycle import ItemState
+from ..engine import recorder
+from .errors import BadInput, Conflict, Gone
+
+STATUSES = ("inProgress", "completed", "failed")
+
+
+def _validate(payload: Any, line_product, catalog) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise BadInput([Issue("body", "expected a JSON object")])
+    issues = []
+    status = payload.get("status")
+    if status not in STATUSES:
+        issues.append(Issue("status", f"expected one of {', '.join(STATUSES)}"))
+    for name in ("result", "attributes"):
+        if name in payload and payload[name] is not None and not isinstance(payload[name], dict):
+            issues.append(Issue(name, "expected a JSON object"))
+    attrs = payload.get("attributes") or {}
+    if isinstance(attrs, dict) and attrs:
+        product = catalog.technical_by_id.get(line_product) if line_product else None
+        for name in attrs:
+            if product is None or product.attribute(name) is None:
+                issues.append(Issue(f"attributes.{name}", f"not an attribute of '{line_product}'"))
+    if issues:
+        raise BadInput(issues, "The callback is not valid.")
+    return payload
+
+
+def receive_callback(store, catalog, token: str, payload: Any) -> dict[str, Any]:
+    with store.uow() as uow:
+        now = uow.clock.now()
+        row = uow.orchestration.token(recorder.token_hash(token), for_update=True)
+        if row is None:
+            raise NotFound("callback", "(token)")
+        if row["used_at"] is not None:
+            raise Conflict("this callback URL was already used for the final reply", "token")
+        if row["expires_at"] is not None and row["expires_at"] <= now:
+            raise Gone("this callback URL has expired")
+        item = uow.plan.get(row["item_id"], for_update=True)
+        if item["attempts"] != row["attempt"]:
+            raise Gone("this callback URL belongs to an earlier attempt")
+        line = uow.orders.line(item["order_id"], item["revision"], item["line_id"]) if item["line_id"] else None
+        payload = _validate(payload, line["technical_product"] if line else None, catalog)
+        if item["state"] not in (ItemState.WAITING, ItemState.RUNNING):
+            raise Conflict(f"plan item is {item['state']}, no longer waiting for a reply", "token")
+        status = payload["status"]
+        recorder.update_line(uow, item, payload.get("attributes") or {})
+        if status == "inProgress":
+            uow.orchestration.update_token(row["token_hash"], interim_count=row["interim_count"] + 1)
+            uow.events.add("PlanItemProgressEvent", {"item": item["id"], "key": item["key"],
+                                                     "attributes": payload.get("attributes") or {}},
+                           now, order_id=item["order_id"], item_id=item["id"])
+            state = item["state"]
+        elif item["state"] == ItemState.RUNNING:
+            # the reply overtook the recording of the 202: keep it for the recorder
+            uow.orchestration.update_token(row["token_hash"], used_at=now, early_result=payload)
+            state = ItemState.RUNNING
+        else:
+            uow.orchestration.update_token(row["token_hash"], used_at=now)
+            order = uow.orders.get(item["order_id"], for_update=True)
+            if status == "completed":
+                state = recorder.complete(uow, item, order, payload.get("result") or {}, "callback: completed")
+            else:
+                state = recorder.fail(uow, item, order, payload.get("error") or "the system reported failure",
+                                      bool(payload.get("retryable")))
+        uow.commit()
+        return {"item": item["id"], "state": str(state), "status": status}

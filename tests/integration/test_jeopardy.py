@@ -1,0 +1,64 @@
+"""Jeopardy: an item running past its expected duration, an order projected past its
+requested completion date; GREEN -> YELLOW -> RED -> GREEN, each change an event."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ..support.engine import order_body
+
+
+def test_an_item_turns_yellow_then_red_then_green_when_done(engine):
+    due = (engine.clock.now() + timedelta(hours=3)).isoformat()
+    order_id = engine.place(order_body(("1", "fiber", {"speed": 100, "install": "technician"}),
+                                       requestedCompletionDate=due))
+    engine.settle()
+    install = engine.item(order_id, "install")
+    assert install["state"] == "waiting" and install["jeopardy"] == "GREEN"
+
+    engine.advance(minutes=50)  # 50 of 60 expected minutes
+    engine.step()
+    assert engine.item(order_id, "install")["jeopardy"] == "YELLOW"
+    report = engine.api("GET", "/api/v1/jeopardy").json()
+    assert report["orders"][0]["order"] == order_id
+    assert report["orders"][0]["items"][0]["key"].endswith("#install")
+
+    engine.advance(minutes=20)  # overran
+    engine.step()
+    assert engine.item(order_id, "install")["jeopardy"] == "RED"
+    assert engine.order(order_id)["jeopardy"] == "RED"
+
+    task = engine.api("GET", "/api/v1/tasks").json()[0]
+    engine.api("POST", f"/api/v1/tasks/{task['id']}/complete", json={"by": "ann"})
+    engine.step()
+    assert engine.item(order_id, "install")["jeopardy"] == "GREEN"
+    changes = [(e["from"], e["to"]) for e in engine.history(order_id)
+               if e["type"] == "JeopardyChangeEvent" and "key" in e]
+    assert changes == [("GREEN", "YELLOW"), ("YELLOW", "RED"), ("RED", "GREEN")]
+
+
+def test_an_order_is_judged_by_its_projected_completion_against_its_requested_date(engine):
+    engine.set_simulator("field-service", async_reply=True, async_delay_ms=600_000)
+    engine.await_callbacks = False
+    now = engine.clock.now()
+
+    def place(minutes: int) -> str:
+        return engine.place(order_body(("1", "fiber", {"speed": 100, "install": "technician"}),
+                                       requestedCompletionDate=(now + timedelta(minutes=minutes)).isoformat()))
+
+    # what remains once the port is reserved: install 60m, then activation 30m = 90m
+    relaxed, tight, late = place(240), place(100), place(80)
+    engine.settle()
+
+    assert engine.order(relaxed)["jeopardy"] == "GREEN"
+    assert engine.order(tight)["jeopardy"] == "YELLOW"  # 10m of slack on a 90m path
+    assert engine.order(late)["jeopardy"] == "RED"  # projected 10m past the date
+    assert {i["jeopardy"] for i in engine.items(late).values()} == {"GREEN"}  # no item is late yet
+    assert engine.order(late)["expectedCompletionDate"].startswith(
+        (now + timedelta(minutes=90)).isoformat()[:16])
+
+    engine.advance(minutes=75)  # the install overran; what is left moves with the clock
+    engine.step()
+    assert engine.order(tight)["jeopardy"] == "RED"
+    events = [e for e in engine.history(tight) if e["type"] == "JeopardyChangeEvent" and "order" in e]
+    assert [(e["from"], e["to"]) for e in events] == [("GREEN", "YELLOW"), ("YELLOW", "RED")]
