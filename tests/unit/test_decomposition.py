@@ -29,7 +29,8 @@ def test_seed_order_yields_one_line_per_technical_product_with_mapped_attributes
                    ("2", "add", "mobile-plan", {"tier": "unlimited-plus"}))
     lines = _by_product(decompose(items, reference, "cust-1"))
 
-    assert list(lines) == ["device-shipment", "billing-account", "sim-card", "mobile-line",
+    # rules apply in catalog order: the shared account rule (shared.yaml) before telecom's
+    assert list(lines) == ["billing-account", "device-shipment", "sim-card", "mobile-line",
                            "billing-subscription"]
     assert lines["device-shipment"].attributes == {"model": "Pixel 9", "color": "black"}  # default
     assert lines["sim-card"].attributes == {"sim_type": "physical"}  # constant
@@ -150,4 +151,4 @@ def test_a_delete_line_carries_no_mapped_data(reference):
 
     assert lines["mobile-line"].action == "delete"
     assert lines["mobile-line"].attributes == {}
-    assert "sim-card" not in lines  # the SIM rule is for 'add' only
+    assert lines["sim-card"].attributes == {}  # the SIM is blocked, with no new data

@@ -71,13 +71,18 @@ def test_the_item_spec_carries_what_execution_needs(reference):
     assert activate.expected_duration_s == 3600
 
 
-def test_a_line_without_a_scenario_for_its_action_cannot_be_planned(reference):
-    items = validate_items([ItemInput("1", "modify", "phone", (("model", "Y"),), product_id="asset-1")],
-                           reference)
+def test_a_line_without_a_scenario_for_its_action_cannot_be_planned():
+    catalog = Catalog.model_validate({
+        "systems": [{"id": "s", "base_url": "http://x"}],
+        "products": [{"id": "p", "attributes": [{"name": "x", "type": "string"}]}],
+        "technical_products": [{"id": "t", "attributes": [{"name": "x", "type": "string"}]}],
+        "rules": [{"id": "r", "source": "p", "target": "t", "mappings": {"x": {"copy": "x"}}}],
+        "scenarios": [{"product": "t", "action": "add", "items": [{"id": "m", "type": "milestone"}]}]})
+    items = validate_items([ItemInput("1", "modify", "p", (("x", "Y"),), product_id="asset-1")], catalog)
     with pytest.raises(InvalidOrder) as refused:
-        build_plan(decompose(items, reference, "c"), reference, ["1"])
+        build_plan(decompose(items, catalog, "c"), catalog, ["1"])
 
-    assert "no orchestration scenario for device-shipment/modify" in str(refused.value)
+    assert "no orchestration scenario for t/modify" in str(refused.value)
 
 
 def test_a_cyclic_plan_is_refused():

@@ -29,6 +29,17 @@ _rng = random.Random()
 LEASE_FREE = {"lease_owner": None, "lease_until": None}
 
 
+# --- locks ---------------------------------------------------------------------------------
+# Every writer takes row locks in one order: the order, then its plan items (then tasks and
+# tokens). Claims lock items first but only ever *skip* a locked order. So on PostgreSQL an
+# amendment (which locks the order, then all its items) can never deadlock with a worker.
+
+def lock(uow, order_id: str, item_id: str | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    order = uow.orders.get(order_id, for_update=True)
+    item = uow.plan.get(item_id, for_update=True) if item_id else None
+    return order, item
+
+
 # --- claiming and leases -------------------------------------------------------------------
 
 def claim(store, worker: str, limit: int, lease: timedelta, exclude_systems=(),
@@ -49,10 +60,10 @@ def claim(store, worker: str, limit: int, lease: timedelta, exclude_systems=(),
                         "from": r["previous_state"], "to": ItemState.RUNNING.value,
                         "cause": f"claimed by {worker}", "attempts": r["attempts"]}} for r in rows], now)
         # planning a large order is not fulfilment: the order stays acknowledged until planned
-        for order_id in sorted({r["order_id"] for r in rows if r["step_id"] != "plan-order"}):
-            order = uow.orders.get(order_id)
-            if order and order["state"] == OrderState.ACKNOWLEDGED:
-                transition_order(uow, order, OrderState.IN_PROGRESS, "fulfillment started")
+        # orders locked by someone else (an amendment) are skipped: settle_order catches up
+        started = sorted({r["order_id"] for r in rows if r["step_id"] != "plan-order"})
+        for order in uow.orders.lock_acknowledged(started):
+            transition_order(uow, order, OrderState.IN_PROGRESS, "fulfillment started")
         uow.commit()
         return rows
 
@@ -114,7 +125,7 @@ def record(store, worker: str, item: dict[str, Any], outcome: Outcome) -> str | 
     worker no longer holds the item (its lease expired and another worker took it over)."""
     with store.uow() as uow:
         now = uow.clock.now()
-        row = uow.plan.get(item["id"], for_update=True)
+        order, row = lock(uow, item["order_id"], item["id"])
         if row is None or row["state"] != ItemState.RUNNING or row["lease_owner"] != worker \
                 or row["attempts"] != item["attempts"]:
             log.warning("outcome discarded: lease lost", item=item["id"], worker=worker)
@@ -126,8 +137,6 @@ def record(store, worker: str, item: dict[str, Any], outcome: Outcome) -> str | 
             "status_code": outcome.status_code, "response_excerpt": outcome.response_excerpt,
             "outcome": "waiting" if outcome.ok and outcome.waiting else outcome.kind,
             "error": outcome.error})
-        order = uow.orders.get(row["order_id"], for_update=True)
-        assert order is not None
         if not outcome.ok:
             state = fail(uow, row, order, outcome.error or "failed", outcome.retryable,
                          outcome.retry_after)
@@ -251,6 +260,8 @@ def settle_order(uow, order_id: str) -> None:
     if order is None or order["state"] not in (OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS,
                                                OrderState.HELD):
         return
+    if order["state"] == OrderState.ACKNOWLEDGED and uow.plan.count_started(order_id, order["revision"]):
+        order = transition_order(uow, order, OrderState.IN_PROGRESS, "fulfillment started")
     if uow.plan.count_unfinished(order_id, order["revision"]) == 0:
         transition_order(uow, order, OrderState.COMPLETED, "every plan item is done",
                          completion_date=uow.clock.now(), jeopardy=GREEN)
@@ -378,8 +389,10 @@ def sweep_timers(store) -> int:
     handled = 0
     with store.uow() as uow:
         now = uow.clock.now()
-        for row in uow.plan.timed_out(now):
-            order = uow.orders.get(row["order_id"], for_update=True)
+        for candidate in uow.plan.timed_out(now):
+            order, row = lock(uow, candidate["order_id"], candidate["id"])
+            if row["state"] != ItemState.WAITING or row["deadline_at"] is None or row["deadline_at"] > now:
+                continue
             kind = {"callout": "no callback", "manual": "task not completed",
                     "wait": "condition not met"}.get(row["type"], "no answer")
             detail = f" ({row['last_error']})" if row["type"] == "wait" and row["last_error"] else ""
@@ -389,10 +402,10 @@ def sweep_timers(store) -> int:
                 uow.orchestration.update_token(token["token_hash"], used_at=now)
             fail(uow, row, order, error, retryable=row["type"] == "callout")
             handled += 1
-        for row in uow.plan.due_waits(now):
-            if row["deadline_at"] is not None and row["deadline_at"] <= now:
+        for candidate in uow.plan.due_waits(now):
+            order, row = lock(uow, candidate["order_id"], candidate["id"])
+            if row["state"] != ItemState.WAITING or (row["deadline_at"] is not None and row["deadline_at"] <= now):
                 continue
-            order = uow.orders.get(row["order_id"], for_update=True)
             _check_wait(uow, row, order)
             handled += 1
         uow.commit()
@@ -407,16 +420,10 @@ def sweep_jeopardy(store, limit: int = 1000) -> int:
     with store.uow() as uow:
         now = uow.clock.now()
         for order_id in uow.orders.open_ids(limit):
-            order = uow.orders.get(order_id)
+            order = uow.orders.lock_if_free(order_id)
+            if order is None:  # being changed right now: the next sweep sees it
+                continue
             items = uow.plan.for_order(order_id, order["revision"])
-            for item in items:
-                level = item_jeopardy(item, now)
-                if level != (item["jeopardy"] or GREEN):
-                    uow.plan.set_jeopardy(item["id"], level)
-                    uow.events.add("JeopardyChangeEvent", {
-                        "item": item["id"], "key": item["key"], "from": item["jeopardy"] or GREEN,
-                        "to": level}, now, order_id=order_id, item_id=item["id"])
-                    changes += 1
             level, projection = order_jeopardy(items, now, order["requested_completion_date"])
             if level != (order["jeopardy"] or GREEN) or projection != order["projected_completion"]:
                 uow.orders.update(order_id, jeopardy=level, projected_completion=projection)
@@ -424,6 +431,14 @@ def sweep_jeopardy(store, limit: int = 1000) -> int:
                     uow.events.add("JeopardyChangeEvent", {
                         "order": order_id, "from": order["jeopardy"] or GREEN, "to": level,
                         "projected_completion": projection.isoformat()}, now, order_id=order_id)
+                    changes += 1
+            for item in items:
+                level = item_jeopardy(item, now)
+                if level != (item["jeopardy"] or GREEN):
+                    uow.plan.set_jeopardy(item["id"], level)
+                    uow.events.add("JeopardyChangeEvent", {
+                        "item": item["id"], "key": item["key"], "from": item["jeopardy"] or GREEN,
+                        "to": level}, now, order_id=order_id, item_id=item["id"])
                     changes += 1
         uow.commit()
     return changes

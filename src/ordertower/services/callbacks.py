@@ -43,14 +43,17 @@ def _validate(payload: Any, line_product, catalog) -> dict[str, Any]:
 def receive_callback(store, catalog, token: str, payload: Any) -> dict[str, Any]:
     with store.uow() as uow:
         now = uow.clock.now()
-        row = uow.orchestration.token(recorder.token_hash(token), for_update=True)
-        if row is None:
+        hashed = recorder.token_hash(token)
+        peek = uow.orchestration.token(hashed)
+        if peek is None:
             raise NotFound("callback", "(token)")
+        item_peek = uow.plan.get(peek["item_id"])
+        order, item = recorder.lock(uow, item_peek["order_id"], item_peek["id"])  # order, item, token
+        row = uow.orchestration.token(hashed, for_update=True)
         if row["used_at"] is not None:
             raise Conflict("this callback URL was already used for the final reply", "token")
         if row["expires_at"] is not None and row["expires_at"] <= now:
             raise Gone("this callback URL has expired")
-        item = uow.plan.get(row["item_id"], for_update=True)
         if item["attempts"] != row["attempt"]:
             raise Gone("this callback URL belongs to an earlier attempt")
         line = uow.orders.line(item["order_id"], item["revision"], item["line_id"]) if item["line_id"] else None
@@ -71,7 +74,6 @@ def receive_callback(store, catalog, token: str, payload: Any) -> dict[str, Any]
             state = ItemState.RUNNING
         else:
             uow.orchestration.update_token(row["token_hash"], used_at=now)
-            order = uow.orders.get(item["order_id"], for_update=True)
             if status == "completed":
                 state = recorder.complete(uow, item, order, payload.get("result") or {}, "callback: completed")
             else:

@@ -51,9 +51,10 @@ def act(store, item_id: str, action: str, actor: str, reason: str | None = None,
     if output is not None and not isinstance(output, dict):
         raise BadInput([Issue("output", "expected a JSON object")])
     with store.uow() as uow:
-        item = uow.plan.get(item_id, for_update=True)
-        if item is None:
+        peek = uow.plan.get(item_id)
+        if peek is None:
             raise NotFound("plan item", item_id)
+        order, item = recorder.lock(uow, peek["order_id"], item_id)
         # one fallout episode of an item = its attempt count (a new fallout needs a new attempt)
         key = dedupe or f"{action}:{item_id}:{item['attempts']}"
         done = uow.orchestration.action(key)
@@ -61,7 +62,6 @@ def act(store, item_id: str, action: str, actor: str, reason: str | None = None,
             return _result(done, repeated=True)
         if item["state"] != ItemState.FALLOUT:
             raise Conflict(f"plan item is {item['state']}, not in fallout", "item")
-        order = uow.orders.get(item["order_id"], for_update=True)
         now = uow.clock.now()
         cause = f"{action} by {actor}" + (f": {reason}" if reason else "")
         details: dict[str, Any] = {"from_state": item["state"], "error": item["last_error"]}

@@ -50,9 +50,11 @@ def complete_task(store, task_id: str, by: str, output: Any) -> dict[str, Any]:
     if not by:
         raise BadInput([Issue("by", "who completes the task")])
     with store.uow() as uow:
-        task = uow.orchestration.task(task_id, for_update=True)
-        if task is None:
+        peek = uow.orchestration.task(task_id)
+        if peek is None:
             raise NotFound("task", task_id)
+        order, _ = recorder.lock(uow, peek["order_id"])
+        task = uow.orchestration.task(task_id, for_update=True)
         if task["state"] == "completed" and task["completed_by"] == by:
             return task  # a double click acts once
         if task["state"] == "claimed" and task["assignee"] != by:
@@ -65,7 +67,6 @@ def complete_task(store, task_id: str, by: str, output: Any) -> dict[str, Any]:
         now = uow.clock.now()
         uow.orchestration.update_task(task_id, task["state"], state="completed", output=output or {},
                                       completed_at=now, completed_by=by, assignee=task["assignee"] or by)
-        order = uow.orders.get(item["order_id"], for_update=True)
         recorder.complete(uow, item, order, output or {}, f"task completed by {by}")
         uow.commit()
         return task | {"state": "completed", "output": output or {}, "completed_by": by,

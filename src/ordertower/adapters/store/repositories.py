@@ -48,6 +48,19 @@ class OrderRepository:
     def update(self, order_id: str, **values: Any) -> None:
         self.conn.execute(orders.update().where(orders.c.id == order_id).values(**values))
 
+    def lock_acknowledged(self, order_ids: list[str]) -> list[dict[str, Any]]:
+        """Lock the acknowledged orders among these, skipping any locked by someone else."""
+        if not order_ids:
+            return []
+        q = (sa.select(orders).where(orders.c.id.in_(order_ids), orders.c.state == "acknowledged")
+             .with_for_update(skip_locked=True))
+        return [dict(r) for r in self.conn.execute(q).mappings().all()]
+
+    def lock_if_free(self, order_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(sa.select(orders).where(orders.c.id == order_id)
+                                .with_for_update(skip_locked=True)).mappings().first()
+        return dict(row) if row else None
+
     def by_reference(self, ref: str) -> dict[str, Any] | None:
         """An order by its id or, failing that, its externalId (the newest one)."""
         row = self.conn.execute(sa.select(orders).where(orders.c.id == ref)).mappings().first()
@@ -228,6 +241,12 @@ class PlanRepository:
         return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
             plan_items.c.order_id == order_id, plan_items.c.revision == revision,
             plan_items.c.state.not_in([s.value for s in FINAL_ITEM_STATES]))).scalar_one()
+
+    def count_started(self, order_id: str, revision: int) -> int:
+        """Items of fulfilment that have started (planning a large order is not fulfilment)."""
+        return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
+            plan_items.c.order_id == order_id, plan_items.c.revision == revision,
+            plan_items.c.step_id != "plan-order", plan_items.c.started_at.is_not(None))).scalar_one()
 
     def count_active(self, order_id: str, revision: int) -> int:
         """Items running or waiting for an answer."""
