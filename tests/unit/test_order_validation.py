@@ -203,7 +203,7 @@ def test_every_kind_of_issue_in_one_order_is_reported_together(reference):
 @pytest.mark.parametrize("inputs,location,says", [
     ([], "productOrderItem", "at least one item"),
     ([item("1", "tamagotchi")], "productOrderItem[0].productOffering.id",
-     "unknown product offering 'tamagotchi' (known: mobile-plan, phone"),
+     "unknown product offering 'tamagotchi' (known: broadband, electricity-supply, gas-supply, mobile-plan, phone)"),
     ([item("1", "phone", model="X", colour="red")],
      "productOrderItem[0].product.productCharacteristic[1].name",
      "'colour' is not an attribute of 'phone' (declared: model, color)"),

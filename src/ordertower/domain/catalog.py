@@ -342,6 +342,11 @@ class ScenarioItem(Strict):
     ponr: bool = False
     after: tuple[str, ...] = ()
     compensation: Request | None = None
+    # what an amendment or cancellation does with this item once it is done:
+    # undo (run `compensation`), ignore (keep it), redo (run it again with the new data),
+    # manual (a task in `compensation_queue`). Default: undo with a compensation, else redo.
+    compensate: Literal["undo", "ignore", "redo", "manual"] | None = None
+    compensation_queue: str | None = None
     retry: RetryPolicy | None = None
     expected_duration: timedelta | None = None
     outputs: dict[str, str] = Field(default_factory=dict)
@@ -365,6 +370,12 @@ class ScenarioItem(Strict):
     def condition(self) -> Condition | None:
         return parse_condition(self.when) if self.when else None
 
+    @property
+    def compensation_strategy(self) -> str:
+        if self.compensate is not None:
+            return self.compensate
+        return "undo" if self.compensation is not None else "redo"
+
     @cached_property
     def until_condition(self) -> Condition | None:
         return parse_condition(self.until) if self.until else None
@@ -377,6 +388,10 @@ class ScenarioItem(Strict):
             raise ValueError("'until' and 'after_order' are for wait items")
         if self.reply == "async" and self.type != "callout":
             raise ValueError("'reply: async' is for callouts")
+        if self.compensate == "undo" and self.compensation is None:
+            raise ValueError("'compensate: undo' needs a 'compensation' request")
+        if (self.compensate == "manual") != (self.compensation_queue is not None):
+            raise ValueError("'compensate: manual' goes with a 'compensation_queue'")
         if self.type == "callout" and (self.system is None or self.request is None):
             raise ValueError("a callout needs 'system' and 'request'")
         if self.type != "callout" and (self.request is not None or self.compensation is not None):

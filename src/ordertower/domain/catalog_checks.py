@@ -150,6 +150,8 @@ def check_catalog(catalog: Catalog, known_steps: Iterable[str] | None = None) ->
                     if name not in allowed_names:
                         add(ipath + (field,), f"unknown placeholder '${{{name}}}' (the line's "
                             f"attributes and {', '.join(sorted(BUILTINS))})")
+            if item.compensation_queue is not None and item.compensation_queue not in catalog.queue_by_id:
+                add(ipath + ("compensation_queue",), f"unknown work queue '{item.compensation_queue}'")
             if item.type == "manual" and item.queue not in catalog.queue_by_id:
                 add(ipath + ("queue",), f"unknown work queue '{item.queue}'")
             if item.after_order is not None and item.after_order not in milestones:

@@ -74,6 +74,8 @@ def _spec(item: ScenarioItem, catalog: Catalog) -> dict[str, Any]:
         "until": item.until,
         "after_order": item.after_order,
         "check_every_s": item.check_every.total_seconds(),
+        "compensate": item.compensation_strategy,
+        "compensation_queue": item.compensation_queue,
     }
 
 

@@ -95,7 +95,8 @@ def load_context(store, item: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
     """The order, the item's line and every line of the order, as they are now."""
     with store.read() as uow:
         order = uow.orders.get(item["order_id"])
-        lines = uow.orders.lines(item["order_id"], item["revision"])
+        # a compensation reads the line of the revision whose work it undoes
+        lines = uow.orders.lines(item["order_id"], item["spec"].get("line_revision") or item["revision"])
     assert order is not None
     line = next((ln for ln in lines if ln["line_id"] == item["line_id"]), None)
     return order, line, lines
@@ -194,9 +195,31 @@ def complete(uow, row: dict[str, Any], order: dict[str, Any], output: dict[str, 
         uow.events.add("JeopardyChangeEvent", {"item": row["id"], "key": row["key"],
                                                "from": row["jeopardy"], "to": GREEN}, now,
                        order_id=row["order_id"], item_id=row["id"])
+    _reconcile_compensation(uow, row, cause)
     release_successors(uow, row)
     settle_order(uow, order["id"])
     return ItemState.COMPLETED
+
+
+def _reconcile_compensation(uow, row: dict[str, Any], cause: str) -> None:
+    spec = row["spec"]
+    if spec.get("compensates"):  # this item undid another: that one is now compensated
+        original = uow.plan.get(spec["compensates"], for_update=True)
+        if original["state"] == ItemState.COMPLETED:
+            original = transition_item(uow, original, ItemState.COMPENSATING, cause)
+        if original["state"] == ItemState.COMPENSATING:
+            transition_item(uow, original, ItemState.COMPENSATED, f"undone by {row['name']}")
+    elif spec.get("compensated_by"):  # withdrawn while it ran: its outcome is kept, then undone
+        done = uow.plan.get(row["id"])
+        transition_item(uow, done, ItemState.COMPENSATING, "withdrawn by a revision while it ran; "
+                        "its compensation follows")
+
+
+def _is_withdrawn(row: dict[str, Any], order: dict[str, Any]) -> bool:
+    """Work a revision or cancellation withdrew while it ran (compensations are not)."""
+    if row["spec"].get("compensates"):
+        return False
+    return row["revision"] != order["revision"] or order["state"] == OrderState.PENDING_CANCELLATION
 
 
 def fail(uow, row: dict[str, Any], order: dict[str, Any], error: str, retryable: bool,
@@ -206,10 +229,17 @@ def fail(uow, row: dict[str, Any], order: dict[str, Any], error: str, retryable:
     spec = row["spec"]
     policy = RetryPolicy.model_validate(spec["retry"]) if spec.get("retry") else None
     counted = row["attempts"] - int(spec.get("attempt_offset", 0))
-    if order["state"] == OrderState.PENDING_CANCELLATION:
+    if _is_withdrawn(row, order):
         failed = transition_item(uow, row, ItemState.FALLOUT, f"failed: {error}", last_error=error,
                                  finished_at=now, deadline_at=None, **LEASE_FREE)
-        transition_item(uow, failed, ItemState.CANCELLED, "order cancelled: fallout discarded")
+        transition_item(uow, failed, ItemState.CANCELLED, "withdrawn: its failure is discarded")
+        comp_id = spec.get("compensated_by")
+        if comp_id:  # nothing was done, so nothing to undo
+            comp = uow.plan.get(comp_id, for_update=True)
+            if comp["state"] == ItemState.PENDING:
+                comp = transition_item(uow, comp, ItemState.SKIPPED, "nothing to undo: the work failed",
+                                       finished_at=now)
+                release_successors(uow, comp)
         settle_order(uow, order["id"])
         return ItemState.CANCELLED
     if retryable and attempts_left(policy, counted):
@@ -237,8 +267,14 @@ def release_successors(uow, row: dict[str, Any]) -> None:
         return
     order = uow.orders.get(row["order_id"])
     if order is not None and order["state"] == OrderState.PENDING_CANCELLATION:
+        undo = [s for s in freed if s["spec"].get("compensates")]
         for succ in freed:
-            transition_item(uow, succ, ItemState.CANCELLED, "order cancelled")
+            if not succ["spec"].get("compensates"):
+                transition_item(uow, succ, ItemState.CANCELLED, "order cancelled")
+        for succ in undo:
+            transition_item(uow, succ, ItemState.READY, f"dependencies done (last: {row['name']})")
+        if undo:
+            uow.plan.released()
         return
     offline = uow.orchestration.offline_systems()
     for succ in freed:
@@ -253,16 +289,21 @@ def settle_order(uow, order_id: str) -> None:
     held while an item is in fallout, in progress otherwise."""
     order = uow.orders.get(order_id)
     if order is not None and order["state"] == OrderState.PENDING_CANCELLATION:
-        if uow.plan.count_active(order_id, order["revision"]) == 0:
-            transition_order(uow, order, OrderState.CANCELLED, "nothing is running any more",
-                             completion_date=uow.clock.now())
+        if uow.plan.count_open(order_id) == 0:
+            now = uow.clock.now()
+            transition_order(uow, order, OrderState.CANCELLED, "every item is closed or undone",
+                             completion_date=now)
+            for request in uow.changes.cancels(order_id, "inProgress"):
+                uow.changes.update_cancel(request["id"], state="done", effective_at=now)
+                uow.events.add("CancelProductOrderStateChangeEvent", {
+                    "cancel": request["id"], "order": order_id, "state": "done"}, now, order_id=order_id)
         return
     if order is None or order["state"] not in (OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS,
                                                OrderState.HELD):
         return
     if order["state"] == OrderState.ACKNOWLEDGED and uow.plan.count_started(order_id, order["revision"]):
         order = transition_order(uow, order, OrderState.IN_PROGRESS, "fulfillment started")
-    if uow.plan.count_unfinished(order_id, order["revision"]) == 0:
+    if uow.plan.count_open(order_id) == 0:
         transition_order(uow, order, OrderState.COMPLETED, "every plan item is done",
                          completion_date=uow.clock.now(), jeopardy=GREEN)
     elif uow.plan.count_in_state(order_id, order["revision"], ItemState.FALLOUT) > 0:

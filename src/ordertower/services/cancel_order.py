@@ -1,35 +1,30 @@
-"""Use case: cancel an order (the operator's "cancel the order" from fallout).
+"""Use case: cancel an order (TMF622 cancelProductOrder; operators from fallout or the
+operations API).
 
-The order goes ``assessingCancellation`` -> ``pendingCancellation``; every item not yet
-started, and every item in fallout, is cancelled; items running now finish (their outcome is
-kept, their successors are cancelled) and then the order is ``cancelled``. An order past its
-point of no return cannot be cancelled.
+The order goes ``assessingCancellation`` -> ``pendingCancellation``. Work not started and
+work in fallout is cancelled (fallout discarded); completed work is compensated in reverse
+order of execution, as its items' strategies say; work running now finishes first (its
+outcome is kept, then compensated). When nothing is left open, the order is ``cancelled``
+and its cancellation request ``done``. Refused past the point of no return: the request ends
+``terminatedWithError`` with the reason, and the order carries on.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..domain.errors import DomainError, Issue, NotFound
-from ..domain.lifecycle import STARTED_ITEM_STATES, ItemState, OrderState
+from ..adapters.store.repositories import new_id
+from ..domain.errors import DomainError, NotFound
+from ..domain.lifecycle import OrderState
+from ..domain.rules import AMENDABLE_ORDER_STATES, OrderIsNotAmendable, check_point_of_no_return
 from ..engine import recorder
-from ..engine.transitions import transition_item, transition_order
-
-CANCELLABLE_ITEMS = (ItemState.PENDING, ItemState.READY, ItemState.ON_HOLD, ItemState.RETRYING,
-                     ItemState.FALLOUT)
-
-
-class ItemIsPastPointOfNoReturn(DomainError):
-    def __init__(self, items: list[dict[str, Any]]):
-        super().__init__(detail="The order is past its point of no return.",
-                         issues=[Issue(i["id"], f"{i['name']} ({i['state']}) is a point of no return")
-                                 for i in items],
-                         title="Past the point of no return", kind="past-ponr")
+from ..engine.transitions import transition_order
+from .changes import withdraw
 
 
 def cancel(store, order_id: str, reason: str) -> str:
     with store.uow() as uow:
-        order = uow.orders.get(order_id, for_update=True)
+        order, _ = recorder.lock(uow, order_id)
         if order is None:
             raise NotFound("product order", order_id)
         state = cancel_in(uow, order, reason)
@@ -38,24 +33,67 @@ def cancel(store, order_id: str, reason: str) -> str:
 
 
 def cancel_in(uow, order: dict[str, Any], reason: str) -> str:
-    items = uow.plan.for_order(order["id"], order["revision"])
-    past = [i for i in items if i["ponr"] and i["state"] in STARTED_ITEM_STATES]
-    if past:
-        raise ItemIsPastPointOfNoReturn(past)
+    """Cancel inside the caller's unit of work (the order is locked). Returns its new state."""
+    if order["state"] not in AMENDABLE_ORDER_STATES:
+        raise OrderIsNotAmendable(order["id"], order["state"], "cancelled")
+    rows = uow.plan.lock_all(order["id"])
+    current = [r for r in rows if r["revision"] == order["revision"]]
+    roots = {root for r in current for root in r["root_item_ids"]} | {i["id"] for i in order["items"]}
+    check_point_of_no_return(current, roots, "cancel")
     order = transition_order(uow, order, OrderState.ASSESSING_CANCELLATION, reason)
-    order = transition_order(uow, order, OrderState.PENDING_CANCELLATION, reason)
-    for item in items:
-        if item["state"] in CANCELLABLE_ITEMS:
-            transition_item(uow, item, ItemState.CANCELLED, f"order cancelled: {reason}",
-                            not_before=None)
-        elif item["state"] == ItemState.WAITING:
-            # nobody waits any more: the task or callback URL goes with it
-            task = uow.orchestration.task_for_item(item["id"])
-            if task is not None:
-                uow.orchestration.update_task(task["id"], state="cancelled")
-            token = uow.orchestration.token_for(item["id"], item["attempts"])
-            if token is not None and token["used_at"] is None:
-                uow.orchestration.update_token(token["token_hash"], used_at=uow.clock.now())
-            transition_item(uow, item, ItemState.CANCELLED, f"order cancelled: {reason}")
+    order = transition_order(uow, order, OrderState.PENDING_CANCELLATION, reason,
+                             state_reason=reason)
+    withdraw(uow, current, order["revision"], f"order cancelled: {reason}", cancelling=True)
     recorder.settle_order(uow, order["id"])
     return uow.orders.get(order["id"])["state"]
+
+
+def request_cancellation(store, order_id: str, reason: str | None, body: dict[str, Any]) -> dict[str, Any]:
+    """TMF622 cancelProductOrder: acknowledged -> inProgress -> done | terminatedWithError."""
+    with store.uow() as uow:
+        order, _ = recorder.lock(uow, order_id)
+        if order is None:
+            raise NotFound("product order", order_id)
+        now = uow.clock.now()
+        request = {"id": new_id(), "order_id": order_id, "state": "acknowledged", "reason": reason,
+                   "body": body, "created_at": now}
+        uow.changes.add_cancel(request)
+        uow.changes.update_cancel(request["id"], state="inProgress")
+        try:
+            state = cancel_in(uow, order, reason or "cancelled by the customer")
+        except DomainError as exc:
+            uow.rollback()
+            return _terminated(store, request, exc.detail)
+        if state == OrderState.CANCELLED:
+            uow.changes.update_cancel(request["id"], state="done", effective_at=now)
+        uow.events.add("CancelProductOrderCreateEvent", {"cancel": request["id"], "order": order_id},
+                       now, order_id=order_id)
+        uow.commit()
+    with store.read() as uow:
+        return uow.changes.cancel(request["id"])
+
+
+def _terminated(store, request: dict[str, Any], message: str) -> dict[str, Any]:
+    """The refusal is recorded on its own: the order itself is left as it was."""
+    with store.uow() as uow:
+        now = uow.clock.now()
+        uow.changes.add_cancel(request | {"state": "terminatedWithError", "error_message": message,
+                                          "effective_at": now})
+        uow.events.add("CancelProductOrderStateChangeEvent", {
+            "cancel": request["id"], "order": request["order_id"], "state": "terminatedWithError",
+            "reason": message}, now, order_id=request["order_id"])
+        uow.commit()
+        return uow.changes.cancel(request["id"])
+
+
+def get_cancellation(store, cancel_id: str) -> dict[str, Any]:
+    with store.read() as uow:
+        row = uow.changes.cancel(cancel_id)
+    if row is None:
+        raise NotFound("cancelProductOrder", cancel_id)
+    return row
+
+
+def list_cancellations(store, order_id: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+    with store.read() as uow:
+        return uow.changes.cancels(order_id, state)

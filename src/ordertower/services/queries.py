@@ -87,3 +87,10 @@ def inventory(store, customer_id: str | None, status: str | None = None,
     """Technical inventory items (the installed base), by customer and/or asset."""
     with store.read() as uow:
         return uow.inventory.items(customer_id, status, asset_id)
+
+
+def revisions(store, order_id: str) -> list[dict[str, Any]]:
+    with store.read() as uow:
+        if uow.orders.get(order_id) is None:
+            raise NotFound("product order", order_id)
+        return uow.changes.revisions(order_id)

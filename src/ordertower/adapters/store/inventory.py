@@ -22,17 +22,23 @@ class InventoryRepository:
 
     # --- reading -----------------------------------------------------------------------
 
-    def snapshot(self, customer_id: str) -> InstalledBase:
-        """The customer's assets (any status) and active inventory items."""
+    def snapshot(self, customer_id: str, excluding_order: str | None = None) -> InstalledBase:
+        """The customer's assets (any status) and active inventory items; with
+        ``excluding_order``, without what that order itself created (an amendment compares
+        with the installed base as it was before the order)."""
         asset_rows = self.conn.execute(sa.select(
             assets.c.id, assets.c.offering_id, assets.c.attributes, assets.c.status,
-            assets.c.customer_id, assets.c.root_asset_id).where(
+            assets.c.customer_id, assets.c.root_asset_id, assets.c.order_id).where(
             assets.c.customer_id == customer_id)).mappings().all()
         item_rows = self.conn.execute(sa.select(
             inventory_items.c.key, inventory_items.c.technical_product, inventory_items.c.attributes,
-            inventory_items.c.assets, inventory_items.c.status).where(
+            inventory_items.c.assets, inventory_items.c.status, inventory_items.c.lines).where(
             inventory_items.c.customer_id == customer_id,
             inventory_items.c.status == ACTIVE)).mappings().all()
+        if excluding_order is not None:
+            asset_rows = [r for r in asset_rows if r["order_id"] != excluding_order]
+            item_rows = [r for r in item_rows
+                         if not r["lines"] or any(t.get("order") != excluding_order for t in r["lines"])]
         return InstalledBase(
             customer_id,
             {r["id"]: Asset(r["id"], r["offering_id"], dict(r["attributes"]), r["status"],
@@ -99,6 +105,16 @@ class InventoryRepository:
                 root_asset_id=change.get("root_asset_id"), created_at=now, updated_at=now))
             events.append(("ProductCreateEvent", {"product": asset_id, "offering": change["offering_id"],
                                                   "order_item": change["order_item_id"]}))
+        elif action == "add" and current is not None and current["order_id"] == order["id"] \
+                and current["attributes"] != change["attributes"]:
+            # the same order, amended after its bundle was recorded: the asset follows it
+            self.update_asset(asset_id, now, attributes=change["attributes"], lines=change["lines"],
+                              billing_account_id=change.get("billing_account_id")
+                              or current["billing_account_id"])
+            events.append(("ProductAttributeValueChangeEvent", {
+                "product": asset_id, "order_item": change["order_item_id"],
+                "changed": sorted(k for k in set(change["attributes"]) | set(current["attributes"])
+                                  if current["attributes"].get(k) != change["attributes"].get(k))}))
         elif action == "modify" and current is not None:
             attributes = dict(current["attributes"]) | change["attributes"]
             if attributes != current["attributes"]:

@@ -11,7 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from .tables import callback_tokens, operator_actions, queue_cursors, system_states, tasks
+from .tables import (callback_tokens, cancel_requests, operator_actions, order_revisions, queue_cursors,
+                     system_states, tasks)
 
 
 def _one(conn: Connection, query) -> dict[str, Any] | None:
@@ -114,3 +115,44 @@ class OrchestrationRepository:
         if self.conn.execute(system_states.update().where(system_states.c.system == system)
                              .values(**values)).rowcount == 0:
             self.conn.execute(system_states.insert().values(system=system, **values))
+
+
+class ChangeRepository:
+    """Revisions (supplemental orders) and cancellation requests."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def add_revision(self, row: dict[str, Any]) -> None:
+        self.conn.execute(order_revisions.insert().values(**row))
+
+    def revision(self, revision_id: str) -> dict[str, Any] | None:
+        return _one(self.conn, sa.select(order_revisions).where(order_revisions.c.id == revision_id))
+
+    def revisions(self, order_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        q = sa.select(order_revisions).where(order_revisions.c.order_id == order_id)
+        if status:
+            q = q.where(order_revisions.c.status == status)
+        return [dict(r) for r in self.conn.execute(q.order_by(order_revisions.c.number,
+                                                              order_revisions.c.created_at)).mappings()]
+
+    def decide_revision(self, revision_id: str, status: str, now: datetime, **values: Any) -> None:
+        self.conn.execute(order_revisions.update().where(order_revisions.c.id == revision_id)
+                          .values(status=status, decided_at=now, **values))
+
+    def add_cancel(self, row: dict[str, Any]) -> None:
+        self.conn.execute(cancel_requests.insert().values(**row))
+
+    def cancel(self, cancel_id: str) -> dict[str, Any] | None:
+        return _one(self.conn, sa.select(cancel_requests).where(cancel_requests.c.id == cancel_id))
+
+    def cancels(self, order_id: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+        q = sa.select(cancel_requests)
+        if order_id:
+            q = q.where(cancel_requests.c.order_id == order_id)
+        if state:
+            q = q.where(cancel_requests.c.state == state)
+        return [dict(r) for r in self.conn.execute(q.order_by(cancel_requests.c.created_at)).mappings()]
+
+    def update_cancel(self, cancel_id: str, **values: Any) -> None:
+        self.conn.execute(cancel_requests.update().where(cancel_requests.c.id == cancel_id).values(**values))

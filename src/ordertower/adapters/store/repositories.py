@@ -407,3 +407,42 @@ class PlanRepository:
             plan_items.c.order_id == order_id, plan_items.c.revision == revision,
             plan_items.c.step_id == step_id, plan_items.c.type == "milestone",
             plan_items.c.state == ItemState.COMPLETED.value)).scalar_one() > 0
+
+    # --- revisions ---------------------------------------------------------------------------
+
+    def lock_all(self, order_id: str) -> list[dict[str, Any]]:
+        """Every item of the order, every revision, locked (after the order itself)."""
+        q = (sa.select(plan_items).where(plan_items.c.order_id == order_id)
+             .order_by(plan_items.c.revision, plan_items.c.position).with_for_update())
+        return [dict(r) for r in self.conn.execute(q).mappings().all()]
+
+    def key_of(self, item_id: str) -> str:
+        return self.conn.execute(sa.select(plan_items.c.key).where(plan_items.c.id == item_id)).scalar_one()
+
+    def insert_rows(self, rows: list[dict[str, Any]], edges: list[dict[str, str]]) -> None:
+        for chunk in _chunks(rows):
+            self.conn.execute(plan_items.insert(), chunk)
+        for chunk in _chunks(edges):
+            self.conn.execute(plan_item_edges.insert(), chunk)
+
+    def move_to_revision(self, ids: list[str], revision: int, now: datetime) -> None:
+        for chunk in _chunks(ids):
+            self.conn.execute(plan_items.update().where(plan_items.c.id.in_(chunk))
+                              .values(revision=revision, updated_at=now))
+
+    def replace_edges(self, item_ids: list[str], edges: list[dict[str, str]]) -> None:
+        """New dependencies for these items (their old ones are dropped)."""
+        for chunk in _chunks(item_ids):
+            self.conn.execute(plan_item_edges.delete().where(plan_item_edges.c.item_id.in_(chunk)))
+        for chunk in _chunks(edges):
+            self.conn.execute(plan_item_edges.insert(), chunk)
+
+    def set_pending_deps(self, item_id: str, count: int, depends_on: list[str]) -> None:
+        self.conn.execute(plan_items.update().where(plan_items.c.id == item_id)
+                          .values(pending_deps=count, depends_on=depends_on))
+
+    def count_open(self, order_id: str) -> int:
+        """Items of any revision not yet in a final state."""
+        return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
+            plan_items.c.order_id == order_id,
+            plan_items.c.state.not_in([s.value for s in FINAL_ITEM_STATES]))).scalar_one()

@@ -255,3 +255,33 @@ inventory_items = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# --- in-flight changes (migration 0004) ----------------------------------------------------
+
+order_revisions = sa.Table(
+    "order_revisions", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # queued applied superseded refused
+    sa.Column("body", JSON, nullable=False),  # the supplemental order as received
+    sa.Column("items", JSON, nullable=False),  # validated order items
+    sa.Column("delta", JSON),
+    sa.Column("plan_actions", JSON),
+    sa.Column("reason", sa.Text),
+    sa.Column("actor", sa.String(200)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("decided_at", UTCDateTime),
+)
+
+cancel_requests = sa.Table(
+    "cancel_requests", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("state", sa.String(24), nullable=False),  # acknowledged inProgress done terminatedWithError
+    sa.Column("reason", sa.Text),
+    sa.Column("error_message", sa.Text),
+    sa.Column("body", JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("effective_at", UTCDateTime),
+)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ...engine.clock import Clock
 from .inventory import InventoryRepository
-from .orchestration import OrchestrationRepository
+from .orchestration import ChangeRepository, OrchestrationRepository
 from .repositories import AssetRepository, EventRepository, OrderRepository, PlanRepository
 
 
@@ -38,6 +38,7 @@ class SqlUnitOfWork:
         self.assets = AssetRepository(conn)
         self.inventory = InventoryRepository(conn)
         self.orchestration = OrchestrationRepository(conn)
+        self.changes = ChangeRepository(conn)
         return self
 
     def commit(self) -> None:

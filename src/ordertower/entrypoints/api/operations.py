@@ -71,3 +71,14 @@ async def cancel(order_id: str, request: Request) -> dict:
     state = await asyncio.to_thread(cancel_order, request.app.state.container.store, order_id,
                                     f"{reason} ({actor(request, body)})")
     return {"order": order_id, "state": state}
+
+
+@router.get("/orders/{order_id}/revisions")
+def order_revisions(order_id: str, request: Request) -> dict:
+    """Every revision of the order: its number, what happened to it, its delta, and what the
+    plan did about it."""
+    rows = queries.revisions(request.app.state.container.store, order_id)
+    return {"order": order_id, "revisions": [
+        {"number": r["number"], "status": r["status"], "reason": r["reason"], "actor": r["actor"],
+         "received_at": iso(r["created_at"]), "decided_at": iso(r["decided_at"]),
+         "delta": r["delta"], "plan": r["plan_actions"]} for r in rows]}

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ...domain.rules import AMENDABLE_ORDER_STATES, frozen_roots
 from ...domain.lifecycle import DONE_ITEM_STATES, FINAL_ORDER_STATES, STARTED_ITEM_STATES
 
 ORDER_BASE = "/tmf-api/productOrderingManagement/v4/productOrder"
+CANCEL_BASE = "/tmf-api/productOrderingManagement/v4/cancelProductOrder"
 PRODUCT_BASE = "/tmf-api/productInventory/v4/product"
 
 
@@ -36,13 +38,17 @@ def product_order(order: dict[str, Any], plan: list[dict[str, Any]] | None = Non
     sent_items = {i.get("id"): i for i in body.get("productOrderItem", []) if isinstance(i, dict)}
     parents = {i["id"]: i.get("parent_id") for i in order["items"]}
     items = []
+    frozen = frozen_roots(plan or [])
+    amendable = order["state"] in AMENDABLE_ORDER_STATES
     for item in order["items"]:
         shown = dict(sent_items.get(item["id"], {}))
         root = item["id"]
         while parents.get(root):
             root = parents[root]
         shown.update({"id": item["id"], "action": item["action"],
-                      "state": _item_state(order, root, plan), "@type": "ProductOrderItem"})
+                      "state": _item_state(order, root, plan), "@type": "ProductOrderItem",
+                      # ordertower: may this item still be amended or cancelled?
+                      "changesAllowed": amendable and root not in frozen})
         if item.get("offering_id"):
             shown["productOffering"] = {"id": item["offering_id"], "@referredType": "ProductOffering"}
             product = dict(shown.get("product") or {})
@@ -53,7 +59,7 @@ def product_order(order: dict[str, Any], plan: list[dict[str, Any]] | None = Non
     out = {k: v for k, v in body.items() if k not in ("productOrderItem",)}
     out.update({
         "id": order["id"], "href": href, "@type": "ProductOrder",
-        "state": order["state"], "orderDate": order["order_date"],
+        "state": order["state"], "orderDate": order["order_date"], "revision": order["revision"],
         "completionDate": iso(order["completion_date"]),
         "requestedStartDate": iso(order["requested_start_date"]) or body.get("requestedStartDate"),
         "requestedCompletionDate": iso(order["requested_completion_date"])
@@ -118,3 +124,15 @@ def select_fields(obj: dict[str, Any], fields: list[str] | None) -> dict[str, An
         return obj
     keep = set(fields) | {"id", "href"}
     return {k: v for k, v in obj.items() if k in keep}
+
+
+def cancel_resource(row: dict[str, Any]) -> dict[str, Any]:
+    out = {"id": row["id"], "href": f"{CANCEL_BASE}/{row['id']}", "@type": "CancelProductOrder",
+           "state": row["state"], "cancellationReason": row["reason"],
+           "requestedCancellationDate": iso(row["created_at"]),
+           "effectiveCancellationDate": iso(row["effective_at"]),
+           "productOrder": {"id": row["order_id"], "href": f"{ORDER_BASE}/{row['order_id']}",
+                            "@referredType": "ProductOrder"}}
+    if row.get("error_message"):
+        out["errorMessage"] = row["error_message"]
+    return {k: v for k, v in out.items() if v is not None}

@@ -15,7 +15,7 @@ from ...services.place_order import PlaceOrder, place_order
 from .json_body import read_json
 from .paging import count_headers, fields_only, list_query
 from .problems import Problem, issues_from_pydantic
-from .representations import ORDER_BASE, product_order, select_fields
+from .representations import CANCEL_BASE, ORDER_BASE, cancel_resource, product_order, select_fields
 from .tmf622_models import ProductOrderCreate
 
 router = APIRouter(prefix="/tmf-api/productOrderingManagement/v4", tags=["TMF622"])
@@ -35,6 +35,15 @@ def _parent(item) -> str | None:
     return None
 
 
+def item_inputs(items) -> list[ItemInput]:
+    return [ItemInput(
+        id=i.id, action=i.action, offering_id=i.productOffering.id if i.productOffering else None,
+        characteristics=tuple((c.name, c.value) for c in (i.product.productCharacteristic
+                                                          if i.product else [])),
+        product_id=i.product.id if i.product else None, parent_id=_parent(i))
+        for i in items]
+
+
 def command_from(body: object) -> PlaceOrder:
     if not isinstance(body, dict):
         raise Problem(400, "bad-request", "Bad request", "A productOrder is a JSON object.",
@@ -45,12 +54,7 @@ def command_from(body: object) -> PlaceOrder:
         raise Problem(400, "bad-request", "Invalid product order",
                       "The product order does not follow TMF622.",
                       issues_from_pydantic(exc.errors(include_url=False))) from None
-    items = [ItemInput(
-        id=i.id, action=i.action, offering_id=i.productOffering.id if i.productOffering else None,
-        characteristics=tuple((c.name, c.value) for c in (i.product.productCharacteristic
-                                                          if i.product else [])),
-        product_id=i.product.id if i.product else None, parent_id=_parent(i))
-        for i in parsed.productOrderItem]
+    items = item_inputs(parsed.productOrderItem)
     return PlaceOrder(items=items, customer_id=_customer(parsed), external_id=parsed.externalId,
                       requested_start_date=parsed.requestedStartDate,
                       requested_completion_date=parsed.requestedCompletionDate,
@@ -85,3 +89,85 @@ def get_product_order(order_id: str, request: Request) -> JSONResponse:
     c = request.app.state.container
     order, plan = queries.order_with_plan(c.store, order_id)
     return JSONResponse(select_fields(product_order(order, plan), fields_only(request)))
+
+
+PATCHABLE = {"productOrderItem", "revision", "description", "note", "requestedCompletionDate",
+             "requestedStartDate", "@type", "@baseType", "@schemaLocation"}
+
+
+@router.patch("/productOrder/{order_id}")
+async def amend_product_order(order_id: str, request: Request) -> JSONResponse:
+    """An amendment (supplemental order): merge-patch carrying the new productOrderItem list.
+    ``revision`` (optional) numbers it; one not newer than the order's is refused (409)."""
+    c = request.app.state.container
+    body = await read_json(request, max_bytes=c.settings.max_body_bytes,
+                           max_depth=c.settings.max_json_depth)
+    if not isinstance(body, dict):
+        raise Problem(400, "bad-request", "Bad request", "A productOrder patch is a JSON object.",
+                      [Issue("body", "expected a JSON object")])
+    fixed = sorted(set(body) - PATCHABLE)
+    if fixed:
+        raise Problem(400, "bad-request", "Cannot change these attributes",
+                      "An amendment changes productOrderItem (and description, note, dates).",
+                      [Issue(k, "cannot be changed by an amendment") for k in fixed])
+    if "productOrderItem" not in body:
+        raise Problem(400, "bad-request", "Bad request", "An amendment carries the new productOrderItem list.",
+                      [Issue("productOrderItem", "required: the new list of order items")])
+    revision = body.get("revision")
+    if revision is not None and (not isinstance(revision, int) or isinstance(revision, bool) or revision < 1):
+        raise Problem(400, "bad-request", "Bad request", "revision is a positive whole number.",
+                      [Issue("revision", "expected a positive whole number")])
+    try:
+        parsed = ProductOrderCreate.model_validate({"productOrderItem": body["productOrderItem"]})
+    except ValidationError as exc:
+        raise Problem(400, "bad-request", "Invalid product order items",
+                      "The productOrderItem list does not follow TMF622.",
+                      issues_from_pydantic(exc.errors(include_url=False))) from None
+    from ...services.amend_order import AmendOrder, amend
+    from .common import actor
+
+    cmd = AmendOrder(order_id=order_id, items=item_inputs(parsed.productOrderItem), body=body,
+                     revision=revision, actor=actor(request))
+    await asyncio.to_thread(amend, c.store, c.catalog, cmd)
+    order, plan = await asyncio.to_thread(queries.order_with_plan, c.store, order_id)
+    return JSONResponse(product_order(order, plan), headers={"ETag": f'"{order["revision"]}"'})
+
+
+@router.post("/cancelProductOrder", status_code=201)
+async def cancel_product_order(request: Request) -> JSONResponse:
+    from ...services.cancel_order import request_cancellation
+
+    c = request.app.state.container
+    body = await read_json(request, max_bytes=c.settings.max_body_bytes,
+                           max_depth=c.settings.max_json_depth)
+    order_ref = body.get("productOrder") if isinstance(body, dict) else None
+    if not isinstance(order_ref, dict) or not isinstance(order_ref.get("id"), str) or not order_ref["id"]:
+        raise Problem(400, "bad-request", "Bad request", "Name the order to cancel in productOrder.id.",
+                      [Issue("productOrder.id", "required")])
+    reason = body.get("cancellationReason")
+    if reason is not None and not isinstance(reason, str):
+        raise Problem(400, "bad-request", "Bad request", "cancellationReason is text.",
+                      [Issue("cancellationReason", "expected a string")])
+    row = await asyncio.to_thread(request_cancellation, c.store, order_ref["id"], reason, body)
+    return JSONResponse(cancel_resource(row), status_code=201,
+                        headers={"Location": f"{CANCEL_BASE}/{row['id']}"})
+
+
+@router.get("/cancelProductOrder")
+def list_cancel_product_orders(request: Request) -> JSONResponse:
+    from ...services.cancel_order import list_cancellations
+
+    q = list_query(request, ("state", "productOrder.id"))
+    rows = list_cancellations(request.app.state.container.store, q.filters.get("productOrder.id"),
+                              q.filters.get("state"))
+    page = rows[q.offset:q.offset + q.limit]
+    return JSONResponse([select_fields(cancel_resource(r), q.fields) for r in page],
+                        headers=count_headers(len(rows), len(page)))
+
+
+@router.get("/cancelProductOrder/{cancel_id}")
+def get_cancel_product_order(cancel_id: str, request: Request) -> JSONResponse:
+    from ...services.cancel_order import get_cancellation
+
+    row = get_cancellation(request.app.state.container.store, cancel_id)
+    return JSONResponse(select_fields(cancel_resource(row), fields_only(request)))

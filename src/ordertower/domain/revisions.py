@@ -1,0 +1,103 @@
+"""Revisions of an in-flight order (supplemental orders): what changed, line by line.
+
+The delta compares the lines the current revision planned with the lines the new revision
+decomposes into, by line id (ids are deterministic: the same item and product give the same
+id). A line is ``changed`` when its technical product, its action, or an attribute its rules
+map differs; attributes written by fulfilment (a callout's ``outputs``, e.g. the msisdn) are
+not compared. Roots (bundles) are "touched" when an order item under them, or a line serving
+them, changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .catalog import Catalog
+from .decomposition import FulfillmentLine
+
+
+@dataclass
+class LineDelta:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # line -> attr -> [old, new]
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "removed": self.removed, "changed": self.changed,
+                "unchanged": self.unchanged}
+
+
+def _mapped(rule_ids: list[str], catalog: Catalog) -> set[str]:
+    rules = {r.id: r for r in catalog.rules}
+    return {name for rid in rule_ids if rid in rules for name in rules[rid].mappings}
+
+
+def line_delta(old: list[dict[str, Any]], new: list[FulfillmentLine], catalog: Catalog) -> LineDelta:
+    """``old`` are stored line rows (``line_id``, ``attributes``...), ``new`` the new lines."""
+    before = {row["line_id"]: row for row in old}
+    delta = LineDelta()
+    for line in new:
+        row = before.get(line.id)
+        if row is None:
+            delta.added.append(line.id)
+            continue
+        diffs: dict[str, list[Any]] = {}
+        if row["technical_product"] != line.technical_product:
+            diffs["technical_product"] = [row["technical_product"], line.technical_product]
+        if row["action"] != line.action:
+            diffs["action"] = [row["action"], line.action]
+        for name in sorted(_mapped(list(row["rule_ids"]) + list(line.rule_ids), catalog)):
+            was, now = row["attributes"].get(name), line.attributes.get(name)
+            if was != now:
+                diffs[name] = [was, now]
+        if diffs:
+            delta.changed[line.id] = diffs
+        else:
+            delta.unchanged.append(line.id)
+    ids = {line.id for line in new}
+    delta.removed = [lid for lid in before if lid not in ids]
+    return delta
+
+
+def _roots(items: list[dict[str, Any]]) -> dict[str, str]:
+    parents = {i["id"]: i.get("parent_id") for i in items}
+    out = {}
+    for item_id in parents:
+        root, seen = item_id, {item_id}
+        while parents.get(root) and parents[root] not in seen:
+            root = parents[root]
+            seen.add(root)
+        out[item_id] = root
+    return out
+
+
+def touched_roots(old_items: list[dict[str, Any]], new_items: list[dict[str, Any]], delta: LineDelta,
+                  old_lines: list[dict[str, Any]], new_lines: list[FulfillmentLine]) -> set[str]:
+    """Root order items whose bundle the revision changes."""
+    touched: set[str] = set()
+    old_by_id = {i["id"]: i for i in old_items}
+    new_by_id = {i["id"]: i for i in new_items}
+    old_roots, new_roots = _roots(old_items), _roots(new_items)
+
+    def comparable(item: dict[str, Any]) -> tuple:
+        return (item["action"], item.get("offering_id"), sorted(item.get("attributes", {}).items()),
+                item.get("product_id"), item.get("parent_id"))
+
+    for item_id in set(old_by_id) | set(new_by_id):
+        a, b = old_by_id.get(item_id), new_by_id.get(item_id)
+        if a is None or b is None or comparable(a) != comparable(b):
+            if a is not None:
+                touched.add(old_roots[item_id])
+            if b is not None:
+                touched.add(new_roots[item_id])
+    lines_by_id = {row["line_id"]: row["root_item_ids"] for row in old_lines}
+    lines_by_id.update({line.id: line.root_item_ids for line in new_lines if line.id not in lines_by_id})
+    for line_id in list(delta.changed) + delta.removed + delta.added:
+        touched.update(lines_by_id.get(line_id, []))
+    return touched

@@ -1,0 +1,257 @@
+"""Use case: amend an in-flight order (TMF622 PATCH productOrder/{id} with the new
+``productOrderItem`` list): a supplemental revision.
+
+1. ``queue_revision``: validate the new items (bad input: 4xx, nothing stored) and queue the
+   revision with its number (given, or the next one). A number not newer than the order's
+   revision is stale (409).
+2. ``apply_revisions``: under the order's lock (so revisions apply one at a time, and no
+   worker records an outcome meanwhile), take the newest queued revision; older queued ones
+   are superseded. Decompose it, compare line by line with the current revision, refuse it if
+   it touches a bundle past its point of no return (409 naming the items), else revise the
+   plan in the same transaction: unchanged lines keep their items (and their state), changed
+   and removed lines' items are withdrawn (services/changes.py: cancelled, or compensated in
+   reverse order of execution), and the new revision's new work waits for those
+   compensations. Every revision is kept with its delta and what the plan did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..adapters.catalog_files import LoadedCatalog
+from ..adapters.store.repositories import new_id
+from ..domain.errors import DomainError, InvalidOrder, Issue, NotFound
+from ..domain.lifecycle import DONE_ITEM_STATES, ItemState
+from ..domain.orders import ItemInput, OrderItem, validate_items, with_asset_ids
+from ..domain.revisions import line_delta, touched_roots
+from ..domain.rules import (AMENDABLE_ORDER_STATES, ItemIsPastPointOfNoReturn, OrderIsNotAmendable,
+                            RevisionIsStale, RevisionSuperseded, check_point_of_no_return)
+from ..engine import recorder
+from ..engine.plan_order import plan_items
+from ..engine.transitions import transition_item
+from .changes import withdraw
+from .place_order import installed_base
+
+STARTED_OR_DONE = (ItemState.RUNNING, ItemState.WAITING, ItemState.COMPLETED, ItemState.SKIPPED,
+                   ItemState.COMPENSATING, ItemState.COMPENSATED)
+
+
+@dataclass(frozen=True)
+class AmendOrder:
+    order_id: str
+    items: list[ItemInput]
+    body: dict[str, Any] = field(default_factory=dict)
+    revision: int | None = None  # the supplemental order's number; default: the next one
+    actor: str = "anonymous"
+
+
+def amend(store, catalog: LoadedCatalog, cmd: AmendOrder) -> int:
+    """Queue and apply a revision. Returns the order's revision number after it."""
+    revision_id = queue_revision(store, catalog, cmd)
+    apply_revisions(store, catalog, cmd.order_id)
+    with store.read() as uow:
+        row = uow.changes.revision(revision_id)
+        order = uow.orders.get(cmd.order_id)
+    if row["status"] == "applied":
+        return order["revision"]
+    if row["status"] == "superseded":
+        raise RevisionSuperseded(row["number"], order["revision"])
+    refusal = row["plan_actions"] or {}
+    if refusal.get("blocking"):
+        raise ItemIsPastPointOfNoReturn(refusal["blocking"], "amend")
+    raise DomainError(detail=row["reason"] or "The revision was refused.",
+                      issues=[Issue(i["field"], i["message"]) for i in refusal.get("issues", [])],
+                      title="Revision refused", kind=refusal.get("kind", "conflict"))
+
+
+def queue_revision(store, catalog: LoadedCatalog, cmd: AmendOrder) -> str:
+    with store.read() as uow:
+        order = uow.orders.get(cmd.order_id)
+        if order is None:
+            raise NotFound("product order", cmd.order_id)
+        queued = uow.changes.revisions(cmd.order_id, "queued")
+    if order["state"] not in AMENDABLE_ORDER_STATES:
+        raise OrderIsNotAmendable(order["id"], order["state"])
+    installed = installed_base(store, order["customer_id"])
+    items = validate_items(cmd.items, catalog.catalog, installed)
+    if any(i.offering_id is None for i in items):
+        raise InvalidOrder([Issue(f"productOrderItem[{n}].productOffering.id", "an amended item names "
+                                  "its offering") for n, i in enumerate(items) if i.offering_id is None])
+    if items and cmd.order_id and order["customer_id"] is None:
+        raise InvalidOrder([Issue("relatedParty", "a party with role 'customer' is required")])
+    # an item kept from the order keeps the asset it adds; a new item gets a new one
+    kept = {i["id"]: i.get("asset_id") for i in order["items"]}
+    items = [replace(i, asset_id=kept[i.id]) if kept.get(i.id) and i.action == "add" else i
+             for i in items]
+    items = [i if i.asset_id or i.action != "add" else with_asset_ids([i], new_id)[0] for i in items]
+    number = cmd.revision if cmd.revision is not None else \
+        max([order["revision"]] + [q["number"] for q in queued]) + 1
+    if number <= order["revision"] or any(q["number"] == number for q in queued):
+        raise RevisionIsStale(number, max([order["revision"]] + [q["number"] for q in queued
+                                                                 if q["number"] == number]))
+    with store.uow() as uow:
+        row = {"id": new_id(), "order_id": cmd.order_id, "number": number, "status": "queued",
+               "body": cmd.body, "items": [i.as_dict() for i in items], "actor": cmd.actor,
+               "created_at": uow.clock.now()}
+        uow.changes.add_revision(row)
+        uow.events.add("ProductOrderRevisionQueuedEvent", {"order": cmd.order_id, "revision": number,
+                                                           "actor": cmd.actor},
+                       uow.clock.now(), order_id=cmd.order_id)
+        uow.commit()
+        return row["id"]
+
+
+def apply_revisions(store, catalog: LoadedCatalog, order_id: str) -> None:
+    """Apply the newest queued revision of the order; supersede the older queued ones."""
+    with store.uow() as uow:
+        order, _ = recorder.lock(uow, order_id)
+        queued = uow.changes.revisions(order_id, "queued")
+        if not queued:
+            return
+        now = uow.clock.now()
+        newest = max(queued, key=lambda r: (r["number"], r["created_at"]))
+        for older in queued:
+            if older["id"] != newest["id"]:
+                uow.changes.decide_revision(older["id"], "superseded", now,
+                                            reason=f"superseded by revision {newest['number']}")
+        try:
+            if newest["number"] <= order["revision"]:
+                raise RevisionIsStale(newest["number"], order["revision"])
+            if order["state"] not in AMENDABLE_ORDER_STATES:
+                raise OrderIsNotAmendable(order["id"], order["state"])
+            delta, actions = _revise(uow, catalog, order, newest)
+        except ItemIsPastPointOfNoReturn as exc:
+            uow.changes.decide_revision(newest["id"], "refused", now, reason=exc.detail,
+                                        plan_actions={"kind": exc.kind, "blocking": [
+                                            {k: i[k] for k in ("id", "key", "name", "state", "root_item_ids")}
+                                            for i in exc.items]})
+            _event(uow, order_id, newest["number"], "refused", exc.detail)
+        except DomainError as exc:
+            uow.changes.decide_revision(newest["id"], "refused", now, reason=exc.detail, plan_actions={
+                "kind": exc.kind, "issues": [i.as_dict() for i in exc.issues]})
+            _event(uow, order_id, newest["number"], "refused", exc.detail)
+        else:
+            uow.changes.decide_revision(newest["id"], "applied", now, delta=delta, plan_actions=actions)
+            _event(uow, order_id, newest["number"], "applied", None, delta=delta, actions=actions)
+        uow.commit()
+
+
+def _event(uow, order_id: str, number: int, status: str, reason: str | None, **extra: Any) -> None:
+    uow.events.add("ProductOrderRevisionEvent", {"order": order_id, "revision": number, "status": status,
+                                                 "reason": reason, **extra},
+                   uow.clock.now(), order_id=order_id)
+
+
+def _revise(uow, catalog: LoadedCatalog, order: dict[str, Any], rev: dict[str, Any]):
+    now = uow.clock.now()
+    cat = catalog.catalog
+    old_rev, new_rev = order["revision"], rev["number"]
+    new_items = [OrderItem.from_dict(d) for d in rev["items"]]
+    installed = (uow.inventory.snapshot(order["customer_id"], excluding_order=order["id"])
+                 if order["customer_id"] else None)
+    lines, plan = plan_items(new_items, cat, order["customer_id"], installed or installed_base(None, None),
+                             order["id"])
+    old_lines = uow.orders.lines(order["id"], old_rev)
+    delta = line_delta(old_lines, lines, cat)
+    touched = touched_roots(order["items"], rev["items"], delta, old_lines, lines)
+    rows = uow.plan.lock_all(order["id"])
+    current = [r for r in rows if r["revision"] == old_rev]
+    check_point_of_no_return(current, touched, "amend")
+
+    # --- which current items the new revision keeps -------------------------------------
+    affected_lines = set(delta.changed) | set(delta.removed)
+    planned = {p.key: p for p in plan.items}
+    carried: dict[str, dict[str, Any]] = {}
+    stopping: list[dict[str, Any]] = []
+    for row in current:
+        if row["state"] in (ItemState.CANCELLED, ItemState.COMPENSATED, ItemState.COMPENSATING):
+            continue
+        affected = (row["line_id"] in affected_lines if row["line_id"] is not None
+                    else bool(touched.intersection(row["root_item_ids"])))
+        if not affected and row["key"] in planned:
+            carried[row["key"]] = row
+        else:
+            stopping.append(row)
+    # completed work its strategy says to keep ("ignore") stays done for the new revision
+    for row in stopping:
+        if row["state"] == ItemState.COMPLETED and row["spec"].get("compensate") == "ignore" \
+                and row["key"] in planned:
+            carried[row["key"]] = row
+    stopping = [r for r in stopping if r["key"] not in carried or carried[r["key"]]["id"] != r["id"]]
+    # a kept item not started yet whose dependencies are new work is planned afresh
+    fresh_keys = {k for k in planned if k not in carried}
+    changed = True
+    while changed:
+        changed = False
+        for key, row in list(carried.items()):
+            if row["state"] in (ItemState.PENDING, ItemState.READY, ItemState.ON_HOLD, ItemState.RETRYING) \
+                    and fresh_keys.intersection(planned[key].depends_on):
+                stopping.append(carried.pop(key))
+                fresh_keys.add(key)
+                changed = True
+
+    cause = f"revision {new_rev}"
+    done = withdraw(uow, stopping, new_rev, cause, cancelling=False)
+
+    # --- the new revision's plan ------------------------------------------------------
+    uow.plan.move_to_revision([r["id"] for r in carried.values()], new_rev, now)
+    ids = {key: row["id"] for key, row in carried.items()}
+    ids.update({key: new_id() for key in fresh_keys})
+    states = {key: row["state"] for key, row in carried.items()}
+    offline = uow.orchestration.offline_systems()
+    compensations = list(done["compensations"])
+    new_rows, edges = [], []
+    for pos, key in enumerate(k for k in (p.key for p in plan.items)):
+        p = planned[key]
+        deps = [ids[d] for d in p.depends_on]
+        if key in fresh_keys:
+            deps += compensations  # new work waits for the undoing of the old
+        edges += [{"item_id": ids[key], "depends_on_id": d} for d in deps]
+        if key in carried:
+            continue
+        open_deps = [d for d, dk in zip(deps, p.depends_on + [None] * len(compensations))
+                     if states.get(dk) not in DONE_ITEM_STATES]
+        state = (ItemState.SKIPPED if p.skip_reason else ItemState.PENDING if open_deps
+                 else ItemState.ON_HOLD if p.system in offline else ItemState.READY)
+        new_rows.append({
+            "id": ids[key], "order_id": order["id"], "revision": new_rev, "key": key, "position": pos,
+            "line_id": p.line_id, "step_id": p.step_id, "name": p.name, "type": p.type,
+            "system": p.system, "state": state, "ponr": p.ponr, "depends_on": p.depends_on,
+            "pending_deps": len(open_deps), "root_item_ids": p.root_item_ids, "attempts": 0,
+            "expected_duration_s": p.expected_duration_s, "spec": p.spec,
+            "not_before": order["requested_start_date"],
+            "output": {"skipped": p.skip_reason} if p.skip_reason else None,
+            "finished_at": now if p.skip_reason else None, "created_at": now, "updated_at": now})
+    uow.plan.replace_edges([r["id"] for r in carried.values()],
+                           [e for e in edges if e["item_id"] in {r["id"] for r in carried.values()}])
+    uow.plan.insert_rows(new_rows, [e for e in edges if e["item_id"] not in
+                                    {r["id"] for r in carried.values()}])
+    for key, row in carried.items():  # a kept item waiting on dependencies recounts them
+        if row["state"] == ItemState.PENDING:
+            open_deps = [d for d in planned[key].depends_on if states.get(d) not in DONE_ITEM_STATES]
+            uow.plan.set_pending_deps(row["id"], len(open_deps), planned[key].depends_on)
+            if not open_deps:
+                transition_item(uow, row | {"revision": new_rev}, ItemState.READY, f"{cause}: dependencies done")
+
+    # --- the order itself --------------------------------------------------------------
+    old_attrs = {r["line_id"]: r["attributes"] for r in old_lines}
+    for line in lines:  # unchanged lines keep what fulfilment wrote into them (e.g. msisdn)
+        if line.id in delta.unchanged:
+            line.attributes = dict(old_attrs.get(line.id, {})) | dict(line.attributes)
+    uow.orders.add_lines(order["id"], new_rev, lines)
+    kept_items = {i["id"] for i in rev["items"]}
+    for item in order["items"]:  # an item the revision drops no longer gives the customer its asset
+        if item["id"] not in kept_items and item.get("asset_id") and item["action"] == "add":
+            asset = uow.inventory.asset(item["asset_id"])
+            if asset is not None and asset["order_id"] == order["id"] and asset["status"] != "terminated":
+                uow.inventory.update_asset(asset["id"], now, status="terminated", terminated_at=now)
+    body = dict(order["body"]) | {k: v for k, v in rev["body"].items() if k != "revision"}
+    uow.orders.update(order["id"], revision=new_rev, items=rev["items"], body=body, updated_at=now)
+    uow.plan.released()
+    recorder.settle_order(uow, order["id"])
+    actions = {"kept": sorted(r["key"] for r in carried.values()),
+               "new": sorted(fresh_keys), "cancelled": done["cancelled"],
+               "left_running": done["running"], "kept_done": done["kept"],
+               "compensations": done["compensations"]}
+    return delta.as_dict() | {"touched_roots": sorted(touched)}, actions

@@ -1,0 +1,109 @@
+"""What an amendment or a cancellation does with work already planned (shared by both).
+
+- Work not started (pending, ready, on hold, retrying) and work in fallout is ``cancelled``.
+- A task or a wait nobody needs any more is withdrawn (``waiting -> cancelled``).
+- Work running now (or an asynchronous request in flight) finishes: its outcome is kept and
+  reconciled (its compensation, if any, waits for it).
+- Completed work follows its item's compensation strategy: ``undo`` runs its compensation,
+  ``manual`` makes a task to undo it by hand, ``ignore`` and ``redo`` leave it (``redo``
+  means the new revision runs the work again with the new data).
+- Compensations run in reverse order of execution: each waits for the one undoing later work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..adapters.store.repositories import new_id
+from ..domain.lifecycle import ItemState
+from ..engine.transitions import transition_item
+
+UNSTARTED = (ItemState.PENDING, ItemState.READY, ItemState.ON_HOLD, ItemState.RETRYING, ItemState.FALLOUT)
+
+
+def strategy(row: dict[str, Any]) -> str:
+    spec = row["spec"]
+    if spec.get("compensate"):
+        return spec["compensate"]
+    return "undo" if spec.get("compensation") else "redo"
+
+
+def withdraw(uow, rows: list[dict[str, Any]], revision: int, cause: str, *,
+             cancelling: bool) -> dict[str, Any]:
+    """Stop the given plan items and plan the compensations their completed work needs.
+
+    Returns what was done: ids cancelled, left running, kept, and the compensation rows
+    created (in ``revision``), chained in reverse order of execution."""
+    now = uow.clock.now()
+    done: dict[str, Any] = {"cancelled": [], "running": [], "kept": [], "compensations": []}
+    to_undo: list[dict[str, Any]] = []
+    for row in rows:
+        state = row["state"]
+        if state in UNSTARTED:
+            transition_item(uow, row, ItemState.CANCELLED, cause, not_before=None, lease_owner=None,
+                            lease_until=None)
+            done["cancelled"].append(row["id"])
+        elif state == ItemState.WAITING and row["type"] in ("manual", "wait"):
+            task = uow.orchestration.task_for_item(row["id"])
+            if task is not None:
+                uow.orchestration.update_task(task["id"], state="cancelled")
+            transition_item(uow, row, ItemState.CANCELLED, cause)
+            done["cancelled"].append(row["id"])
+        elif state in (ItemState.RUNNING, ItemState.WAITING):
+            done["running"].append(row["id"])
+            if strategy(row) in ("undo", "manual") or (cancelling and strategy(row) == "redo"
+                                                       and row["spec"].get("compensation")):
+                to_undo.append(row)
+        elif state == ItemState.COMPLETED and row["type"] in ("callout", "manual"):
+            how = strategy(row)
+            if how in ("undo", "manual") or (cancelling and row["spec"].get("compensation")):
+                to_undo.append(row)
+            else:
+                done["kept"].append(row["id"])
+    # reverse order of execution: work still running finishes last, so it is undone first
+    far_future = now.replace(year=9999)
+    to_undo.sort(key=lambda r: (r["finished_at"] or far_future), reverse=True)
+    previous: str | None = None
+    for row in to_undo:
+        comp = _compensation_row(row, revision, now)
+        waits_for = [row["id"]] if row["state"] in (ItemState.RUNNING, ItemState.WAITING) else []
+        if previous:
+            waits_for.append(previous)
+        comp["state"] = ItemState.PENDING if waits_for else ItemState.READY
+        comp["pending_deps"] = len(waits_for)
+        comp["depends_on"] = [uow.plan.key_of(d) for d in waits_for]
+        uow.plan.insert_rows([comp], [{"item_id": comp["id"], "depends_on_id": d} for d in waits_for])
+        uow.plan.set_spec(row["id"], dict(row["spec"]) | {"compensated_by": comp["id"]})
+        if row["state"] == ItemState.COMPLETED:
+            transition_item(uow, row, ItemState.COMPENSATING, f"{cause}: compensation planned")
+        uow.events.add("PlanItemStateChangeEvent", {
+            "item": comp["id"], "key": comp["key"], "name": comp["name"], "from": None,
+            "to": comp["state"], "cause": f"compensates {row['name']} ({cause})"}, now,
+            order_id=row["order_id"], item_id=comp["id"])
+        done["compensations"].append(comp["id"])
+        previous = comp["id"]
+    if done["compensations"]:
+        uow.plan.released()
+    return done
+
+
+def _compensation_row(row: dict[str, Any], revision: int, now) -> dict[str, Any]:
+    spec = row["spec"]
+    manual = strategy(row) == "manual"
+    comp_spec = {
+        "request": None if manual else spec.get("compensation"), "compensation": None,
+        "retry": spec.get("retry"), "outputs": {}, "step": None,
+        "queue": spec.get("compensation_queue") if manual else None, "reply": "sync",
+        "timeout_s": None, "until": None, "after_order": None, "check_every_s": 5.0,
+        "compensate": "ignore", "compensation_queue": None,
+        "compensates": row["id"], "line_revision": row["revision"],
+    }
+    return {
+        "id": new_id(), "order_id": row["order_id"], "revision": revision,
+        "key": f"{row['key']}~undo@{revision}", "position": 100_000 + row["position"],
+        "line_id": row["line_id"], "step_id": f"{row['step_id']}-undo",
+        "name": f"Undo: {row['name']}", "type": "manual" if manual else "callout",
+        "system": None if manual else row["system"], "ponr": False,
+        "root_item_ids": row["root_item_ids"], "attempts": 0, "expected_duration_s": None,
+        "spec": comp_spec, "created_at": now, "updated_at": now,
+    }
