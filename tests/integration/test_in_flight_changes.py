@@ -165,6 +165,7 @@ def test_cancel_discards_an_item_in_fallout(database_url, tmp_path):
     world = EngineHarness(database_url, catalog=write_catalog(tmp_path / "c", no_warehouse_retries))
     try:
         world.set_simulator("warehouse", fail_next=1)  # one of the two shipments fails for good
+        world.api("PUT", "/api/v1/systems/network", json={"offline": True})  # activation waits
         order_id = world.place(SEED_ORDER)
         world.settle()
         ships = [i for i in world.items(order_id).values() if i["key"].endswith("#ship")]

@@ -155,7 +155,14 @@ class CommercialProduct(Strict):
     description: str | None = None
 
     def attribute(self, name: str) -> Attribute | None:
-        return next((a for a in self.attributes if a.name == name), None)
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, Attribute]:
+        by_name: dict[str, Attribute] = {}
+        for attribute in self.attributes:
+            by_name.setdefault(attribute.name, attribute)  # the first of a duplicate
+        return by_name
 
 
 class TechnicalProduct(Strict):
@@ -168,7 +175,14 @@ class TechnicalProduct(Strict):
     billing_account_id: str | None = None
 
     def attribute(self, name: str) -> Attribute | None:
-        return next((a for a in self.attributes if a.name == name), None)
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, Attribute]:
+        by_name: dict[str, Attribute] = {}
+        for attribute in self.attributes:
+            by_name.setdefault(attribute.name, attribute)  # the first of a duplicate
+        return by_name
 
 
 # --- decomposition rules ------------------------------------------------------------------
@@ -496,6 +510,15 @@ class Catalog(Strict):
     def scenario_by_key(self) -> dict[tuple[str, str], Scenario]:
         return _first_by(self.scenarios, lambda s: (s.product, s.action))
 
+    @cached_property
+    def _attributes(self) -> dict[str, dict[str, Attribute]]:
+        """Attributes by product id and name (first of a duplicate wins, commercial first)."""
+        out: dict[str, dict[str, Attribute]] = {}
+        for product in (*self.products, *self.technical_products):
+            attrs = out.setdefault(product.id, {})
+            for attribute in product.attributes:
+                attrs.setdefault(attribute.name, attribute)
+        return out
+
     def attribute_of(self, product_id: str, name: str) -> Attribute | None:
-        product = self.product_by_id.get(product_id) or self.technical_by_id.get(product_id)
-        return product.attribute(name) if product else None
+        return self._attributes.get(product_id, {}).get(name)

@@ -77,12 +77,13 @@ def check_catalog(catalog: Catalog, known_steps: Iterable[str] | None = None) ->
                     continue
                 if src_name == "action" and mapping.kind == "expression":
                     continue
+                missing = [p.id for p in sources if p.attribute(src_name) is None]
+                if missing:
+                    add(mpath, f"reads '{src_name}', which {', '.join(missing)} does not declare")
+                    continue
                 for product in sources:
-                    src_attr = product.attribute(src_name)
-                    if src_attr is None:
-                        add(mpath, f"reads '{src_name}', which '{product.id}' does not declare")
-                    elif mapping.values is not None:
-                        _value_list_keys(mapping, src_attr, product.id, add, mpath)
+                    if mapping.values is not None:
+                        _value_list_keys(mapping, product.attribute(src_name), product.id, add, mpath)
             if target_attr is not None:
                 candidates = []
                 if mapping.kind == "constant":

@@ -70,11 +70,14 @@ def validate_items(inputs: list[ItemInput], catalog: Catalog,
                                 f"duplicate item id '{item.id}' (also productOrderItem[{seen[item.id]}])"))
         seen.setdefault(item.id, i)
     issues += bundle_issues(inputs)
+    refused: set[int] = set()  # items whose asset is refused: nothing more to say about them
     if installed is not None:
-        inputs, asset_issues = resolve_assets(inputs, installed)
+        inputs, asset_issues, refused = resolve_assets(inputs, installed)
         issues += asset_issues
     items: list[OrderItem] = []
     for i, item in enumerate(inputs):
+        if i in refused:
+            continue
         if item.action not in ACTIONS:
             issues.append(Issue(item_path(i, "action"),
                                 f"unknown action '{item.action}' (expected {', '.join(ACTIONS)})"))
@@ -146,12 +149,15 @@ def bundle_issues(inputs: list[ItemInput]) -> list[Issue]:
     return issues
 
 
-def resolve_assets(inputs: list[ItemInput], installed: InstalledBase) -> tuple[list[ItemInput], list[Issue]]:
+def resolve_assets(inputs: list[ItemInput], installed: InstalledBase
+                   ) -> tuple[list[ItemInput], list[Issue], set[int]]:
     """Check the assets that ``modify``, ``delete`` and ``noChange`` items name in product.id:
     each must be the customer's, active, named once, and of the item's offering (which is
-    taken from the asset when the item gives none)."""
+    taken from the asset when the item gives none). Returns the items, the issues and the
+    indexes of the items refused."""
     issues: list[Issue] = []
     out: list[ItemInput] = []
+    refused: set[int] = set()
     named: dict[str, int] = {}
     customer = installed.customer_id or "unknown"
     for n, item in enumerate(inputs):
@@ -174,14 +180,17 @@ def resolve_assets(inputs: list[ItemInput], installed: InstalledBase) -> tuple[l
                                 f"not a '{item.offering_id}'"))
         elif item.offering_id is None:
             item = replace(item, offering_id=asset.offering_id)
+        if len(issues) > len(refused):
+            refused.add(n)
         named.setdefault(item.product_id, n)
         out.append(item)
-    return out, issues
+    return out, issues, refused
 
 
 def with_asset_ids(items: list[OrderItem], new_id) -> list[OrderItem]:
     """Each item with the asset it adds (a new id) or changes (its product.id)."""
-    return [replace(i, asset_id=new_id() if i.action == "add" else i.product_id)
+    return [OrderItem(i.id, i.action, i.offering_id, i.attributes, i.product_id, i.parent_id,
+                      new_id() if i.action == "add" else i.product_id)
             if i.offering_id is not None else i for i in items]
 
 

@@ -116,8 +116,7 @@ def _draw_rule(parent: Tree, rule: dict[str, Any]) -> None:
         return
     assert line is not None
     if line.get("shared"):
-        parent.add(f"rule {rule['rule']} fired -> {line['action']} {line['id']} "
-                   f"(shared {line['scope']} line, shown above)")
+        parent.add(f"rule {rule['rule']} fired -> {line['action']} {line['id']} (shared, above)")
         return
     why = "" if rule["why"] == "no condition" else f" ({rule['why']})"
     reason = f": {line['reason']}" if line.get("reason") else ""

@@ -164,8 +164,11 @@ def _revise(uow, catalog: LoadedCatalog, order: dict[str, Any], rev: dict[str, A
     planned = {p.key: p for p in plan.items}
     carried: dict[str, dict[str, Any]] = {}
     stopping: list[dict[str, Any]] = []
+    undoing = [r["id"] for r in rows if r["spec"].get("compensates")
+               and r["state"] not in (ItemState.COMPLETED, ItemState.SKIPPED, ItemState.CANCELLED)]
     for row in current:
-        if row["state"] in (ItemState.CANCELLED, ItemState.COMPENSATED, ItemState.COMPENSATING):
+        if row["state"] in (ItemState.CANCELLED, ItemState.COMPENSATED, ItemState.COMPENSATING) \
+                or row["spec"].get("compensates"):
             continue
         affected = (row["line_id"] in affected_lines if row["line_id"] is not None
                     else bool(touched.intersection(row["root_item_ids"])))
@@ -200,7 +203,7 @@ def _revise(uow, catalog: LoadedCatalog, order: dict[str, Any], rev: dict[str, A
     ids.update({key: new_id() for key in fresh_keys})
     states = {key: row["state"] for key, row in carried.items()}
     offline = uow.orchestration.offline_systems()
-    compensations = list(done["compensations"])
+    compensations = list(done["compensations"]) + undoing  # new work waits for every undoing
     new_rows, edges = [], []
     for pos, key in enumerate(k for k in (p.key for p in plan.items)):
         p = planned[key]

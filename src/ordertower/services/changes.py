@@ -38,6 +38,8 @@ def withdraw(uow, rows: list[dict[str, Any]], revision: int, cause: str, *,
     done: dict[str, Any] = {"cancelled": [], "running": [], "kept": [], "compensations": []}
     to_undo: list[dict[str, Any]] = []
     for row in rows:
+        if row["spec"].get("compensates"):
+            continue  # an undoing under way is never withdrawn: it must happen
         state = row["state"]
         if state in UNSTARTED:
             transition_item(uow, row, ItemState.CANCELLED, cause, not_before=None, lease_owner=None,

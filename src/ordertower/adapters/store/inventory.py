@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from ...domain.inventory import ACTIVE, TERMINATED, Asset, InstalledBase, InventoryItem
@@ -73,8 +75,13 @@ class InventoryRepository:
 
     # --- writing -----------------------------------------------------------------------
 
-    def add_item(self, row: dict[str, Any]) -> None:
-        self.conn.execute(inventory_items.insert().values(**row))
+    def add_item(self, row: dict[str, Any]) -> bool:
+        """Insert an item unless one with its key exists already (another order's bundle may
+        have recorded a shared, account-scope item a moment ago). True if inserted."""
+        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        result = self.conn.execute(insert(inventory_items).values(**row)
+                                   .on_conflict_do_nothing(index_elements=["key"]))
+        return result.rowcount == 1
 
     def update_item(self, key: str, **values: Any) -> None:
         self.conn.execute(inventory_items.update().where(inventory_items.c.key == key).values(**values))
@@ -143,11 +150,12 @@ class InventoryRepository:
         trace = [{"order": order["id"], "line": use.get("line_id"), "action": use.get("action")}]
         if use["use"] == "keep":
             if row is None:
-                self.add_item({"id": new_id(), "customer_id": order["customer_id"], "key": use["key"],
-                               "technical_product": use["technical_product"],
-                               "attributes": use["attributes"], "status": ACTIVE, "assets": [asset_id],
-                               "lines": trace, "created_at": now, "updated_at": now})
-                return
+                if self.add_item({"id": new_id(), "customer_id": order["customer_id"], "key": use["key"],
+                                  "technical_product": use["technical_product"],
+                                  "attributes": use["attributes"], "status": ACTIVE, "assets": [asset_id],
+                                  "lines": trace, "created_at": now, "updated_at": now}):
+                    return
+                row = self.item(use["key"], for_update=True)
             users = list(dict.fromkeys(row["assets"])) if row["status"] == ACTIVE else []
             if asset_id not in users:
                 users.append(asset_id)

@@ -1,0 +1,123 @@
+"""Properties of decomposition over random valid orders of the reference catalog (hypothesis):
+it is deterministic, total (never raises, and the reference catalog can plan every line it
+makes), every line has lineage to the order's items, and an order that asks for what the
+customer already has never yields a change."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ordertower.adapters.catalog_files import load_catalog
+from ordertower.domain.catalog import Attribute
+from ordertower.domain.decomposition import decompose
+from ordertower.domain.inventory import InstalledBase
+from ordertower.domain.orders import ItemInput
+
+from ..support.macd import complete, place
+
+CATALOG = load_catalog().catalog
+PRODUCTS = [p.id for p in CATALOG.products]
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def attribute_value(attr: Attribute) -> st.SearchStrategy[Any]:
+    if attr.type == "enum":
+        return st.sampled_from(attr.values or ())
+    if attr.type == "integer":
+        return st.integers(-10**6, 10**6)
+    if attr.type == "decimal":
+        return st.floats(-1e6, 1e6, allow_nan=False)
+    if attr.type == "boolean":
+        return st.booleans()
+    if attr.type == "date":
+        return st.dates(date(2020, 1, 1), date(2035, 12, 31)).map(date.isoformat)
+    return st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF), min_size=1, max_size=12)
+
+
+@st.composite
+def characteristics(draw, offering: str, everything: bool = True) -> tuple[tuple[str, Any], ...]:
+    product = CATALOG.product_by_id[offering]
+    chosen = [a for a in product.attributes
+              if (everything and a.required) or draw(st.booleans())]
+    return tuple((a.name, draw(attribute_value(a))) for a in chosen)
+
+
+@st.composite
+def add_orders(draw) -> list[ItemInput]:
+    """1 to 6 items of any products; some are children of an earlier item (bundles)."""
+    n = draw(st.integers(1, 6))
+    items: list[ItemInput] = []
+    for i in range(n):
+        offering = draw(st.sampled_from(PRODUCTS))
+        parent = draw(st.one_of(st.none(), st.sampled_from([it.id for it in items]))) if items else None
+        items.append(ItemInput(f"i{i}", "add", offering, draw(characteristics(offering)), parent_id=parent))
+    return items
+
+
+@st.composite
+def changes_to(draw, base: InstalledBase) -> list[ItemInput]:
+    """modify, delete or noChange items for some of the customer's active assets."""
+    active = sorted(a.id for a in base.assets.values() if a.status == "active")
+    chosen = draw(st.lists(st.sampled_from(active), unique=True, max_size=len(active))) if active else []
+    items = []
+    for n, asset_id in enumerate(chosen):
+        action = draw(st.sampled_from(["modify", "delete", "noChange"]))
+        offering = base.assets[asset_id].offering_id
+        attrs = draw(characteristics(offering, everything=False)) if action == "modify" else ()
+        items.append(ItemInput(f"c{n}", action, None, attrs, product_id=asset_id))
+    return items
+
+
+def check(placed, items: list[ItemInput]) -> None:
+    ids = {i.id for i in items}
+    for line in placed.lines:
+        assert line.lineage, f"{line.id} has no lineage"
+        assert set(line.lineage) <= ids
+        assert set(line.root_item_ids) <= ids
+        assert line.action in ("add", "modify", "delete", "noChange")
+
+
+@SETTINGS
+@given(add_orders())
+def test_decomposition_of_any_valid_order_is_total_deterministic_and_has_lineage(items):
+    base = InstalledBase.empty("c")
+    first = place(CATALOG, base, *items)  # decomposes and plans; raises if anything is not total
+    again = decompose(first.items, CATALOG, "c", base, order_id="O")
+
+    assert [ln.as_dict() for ln in first.lines] == [ln.as_dict() for ln in again.lines]
+    check(first, items)
+    assert {ln.action for ln in first.lines} == {"add"}
+
+
+@SETTINGS
+@given(add_orders(), st.data())
+def test_any_change_to_what_a_customer_owns_decomposes_totally_with_lineage(items, data):
+    base = InstalledBase.empty("c")
+    owned = complete(base, place(CATALOG, base, *items), CATALOG)
+    change = data.draw(changes_to(owned))
+    if not change:
+        return
+    placed = place(CATALOG, owned, *change)
+    again = decompose(placed.items, CATALOG, "c", owned, order_id="O")
+
+    assert [ln.as_dict() for ln in placed.lines] == [ln.as_dict() for ln in again.lines]
+    check(placed, change)
+    complete(owned, placed, CATALOG)  # the installed base takes the change
+
+
+@SETTINGS
+@given(add_orders())
+def test_asking_again_for_what_was_added_never_yields_a_change(items):
+    base = InstalledBase.empty("c")
+    first = place(CATALOG, base, *items)
+    owned = complete(base, first, CATALOG)
+    same = [ItemInput(f"m{n}", "modify", None, tuple(item.attributes.items()), product_id=item.asset_id)
+            for n, item in enumerate(first.items)]
+    placed = place(CATALOG, owned, *same)
+
+    assert {ln.action for ln in placed.lines} <= {"noChange"}
+    assert placed.plan.items == []
