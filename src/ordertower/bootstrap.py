@@ -15,6 +15,7 @@ from .adapters.store.database import create_db_engine
 from .adapters.store.migrate import upgrade
 from .adapters.store.unit_of_work import Store
 from .config import Settings
+from .engine import plan_order  # noqa: F401  (registers the plan-order step)
 from .engine.auto_steps import registered_steps
 from .engine.clock import Clock, SystemClock
 from .engine.executors import Executors

@@ -66,7 +66,6 @@ class Executors:
         self.callouts = callouts
         self.url_substitutions = url_substitutions
         self.callback_base = callback_base.rstrip("/")
-        self.steps = registered_steps()
 
     def callback_url(self, token: str) -> str:
         return f"{self.callback_base}/api/v1/callbacks/{token}"
@@ -103,7 +102,7 @@ class Executors:
             "strategy": queue.strategy if queue else "round-robin"})
 
     def auto(self, item, order, line, lines) -> Outcome:
-        step = self.steps.get(item["spec"].get("step") or "")
+        step = registered_steps().get(item["spec"].get("step") or "")
         if step is None:
             return Outcome(ok=False, error=f"unknown auto step '{item['spec'].get('step')}'")
         started = time.perf_counter()

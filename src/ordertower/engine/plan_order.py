@@ -10,12 +10,10 @@ fulfil the order, it is ``rejected`` with the reason, as a small order would hav
 
 from __future__ import annotations
 
-import gc
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
+from ..collector import collector_paused
 from ..domain.decomposition import FulfillmentLine, decompose
 from ..domain.errors import InvalidOrder
 from ..domain.inventory import InstalledBase
@@ -25,6 +23,7 @@ from .auto_steps import StepContext, StepResult, auto_step
 
 PLAN_ORDER_STEP = "plan-order"
 INLINE_PLANNING_LIMIT = 500  # order items planned in the request; more: by a worker
+GC_PAUSE_ITEMS = 1000  # from this size, plan with the garbage collector paused (collector.py)
 
 
 @dataclass
@@ -52,54 +51,8 @@ def plan_items(items: list[OrderItem], catalog, customer_id: str | None, install
     cannot fulfil them). Used inline by place_order and deferred by ``plan-order``."""
     parents = {i.id: i.parent_id for i in items}
     roots = sorted({root_of(i.id, parents) for i in items if i.offering_id is not None})
-    with _collector_paused(len(items) >= GC_PAUSE_ITEMS):
+    with collector_paused(len(items) >= GC_PAUSE_ITEMS):
         decomposition = decompose(items, catalog, customer_id, installed, order_id=order_id)
         plan = build_plan(decomposition, catalog, roots,
                           asset_roots=roots_with_asset_changes(items, installed))
     return decomposition.lines, plan
-
-
-# Decomposing a large order makes hundreds of thousands of small long-lived objects, and
-# CPython's cyclic garbage collector rescans them again and again while they accumulate:
-# half the time of a 10,000-item order. Nothing they hold is cyclic garbage, so collection
-# is paused while a large order is planned, and resumed (with one collection) afterwards.
-GC_PAUSE_ITEMS = 1000
-_gc_lock = threading.Lock()
-_gc_pausers = 0
-_gc_resume = False  # whether the collector was on when the first pause began
-
-
-@contextmanager
-def _collector_paused(pause: bool) -> Iterator[None]:
-    global _gc_pausers, _gc_resume
-    if not pause:
-        yield
-        return
-    with _gc_lock:
-        _gc_pausers += 1
-        if _gc_pausers == 1:
-            _gc_resume = gc.isenabled()
-            gc.disable()
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pausers -= 1
-            if _gc_pausers == 0 and _gc_resume:
-                gc.enable()
-
-
-@auto_step(PLAN_ORDER_STEP)
-def plan_order(ctx: StepContext) -> StepResult:
-    items = [OrderItem.from_dict(i) for i in ctx.order["items"]]
-    installed = InstalledBase.from_dict(ctx.item["spec"].get("installed_base")
-                                        or {"customer_id": ctx.order.get("customer_id")})
-    version = getattr(ctx.catalog, "release", None)
-    try:
-        lines, plan = plan_items(items, ctx.catalog, ctx.order.get("customer_id"), installed,
-                                 ctx.order["id"])
-    except InvalidOrder as exc:
-        return StepResult(output={"rejected": str(exc)},
-                          planned=PlannedOrder(catalog_version=version, rejection=str(exc)))
-    return StepResult(output={"lines": len(lines), "plan_items": len(plan.items)},
-                      planned=PlannedOrder(lines, plan, version))

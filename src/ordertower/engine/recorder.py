@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from ..adapters.store.repositories import new_id
+from ..collector import collector_paused
 from ..domain.catalog import RetryPolicy
 from ..domain.conditions import MISSING, parse_condition
 from ..domain.jeopardy import GREEN, item_jeopardy, order_jeopardy
@@ -347,9 +348,11 @@ def _record_plan(uow, row: dict[str, Any], order: dict[str, Any], planned) -> No
         transition_order(uow, order, OrderState.REJECTED, planned.rejection,
                          state_reason=planned.rejection)
         return
-    uow.orders.add_lines(order["id"], row["revision"], planned.lines)
-    uow.plan.add_plan(order["id"], row["revision"], planned.plan, now,
-                      not_before=order.get("requested_start_date"), first_position=row["position"] + 1)
+    with collector_paused(len(planned.lines) >= 1000):  # tens of thousands of rows
+        uow.orders.add_lines(order["id"], row["revision"], planned.lines)
+        uow.plan.add_plan(order["id"], row["revision"], planned.plan, now,
+                          not_before=order.get("requested_start_date"),
+                          first_position=row["position"] + 1)
     if planned.catalog_version:
         uow.orders.update(order["id"], catalog_version=planned.catalog_version)
 

@@ -13,6 +13,7 @@ from ... import __version__
 from ...bootstrap import Container
 from ...domain.errors import Issue
 from . import catalog_explain
+from .large_requests import PauseCollectorForLargeBodies
 from . import callbacks, fallout, operations, problems, systems, tasks, tmf622, tmf637
 from .access import BearerKeyMiddleware
 
@@ -46,6 +47,7 @@ def create_app(container: Container, *, start_workers: bool = True) -> FastAPI:
         return await call_next(request)
     if container.settings.auth:
         app.add_middleware(BearerKeyMiddleware, store=container.store)
+    app.add_middleware(PauseCollectorForLargeBodies)
     app.include_router(tmf622.router)
     app.include_router(tmf637.router)
     app.include_router(operations.router)
