@@ -45,6 +45,20 @@ def _startup_problem(exc: Exception) -> None:
     raise typer.Exit(1)
 
 
+def _bootstrap(settings: Settings, database: str | None, catalog: str | None):
+    """Flags override the environment; a start-up problem is reported plainly (exit 1)."""
+    from ..bootstrap import bootstrap
+
+    if database:
+        settings.database_url = database
+    if catalog:
+        settings.catalog_path = catalog
+    try:
+        return bootstrap(settings)
+    except Exception as exc:
+        _startup_problem(exc)
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
@@ -63,7 +77,6 @@ def serve(
     """Run the API, the console, the simulators and in-process workers."""
     import uvicorn
 
-    from ..bootstrap import bootstrap
     from ..services.access import ensure_admin_key
     from .api.app import create_app
 
@@ -72,16 +85,9 @@ def serve(
         raise typer.Exit(2)
     settings = Settings(host=host, port=port, workers=workers, simulators=not no_simulators,
                         lease_seconds=lease_seconds)
-    if database:
-        settings.database_url = database
-    if catalog:
-        settings.catalog_path = catalog
     if no_auth:
         settings.auth = False
-    try:
-        container = bootstrap(settings)
-    except Exception as exc:
-        _startup_problem(exc)
+    container = _bootstrap(settings, database, catalog)
     if settings.auth:
         key = ensure_admin_key(container.store, settings.bootstrap_key)
         if key:
@@ -105,21 +111,12 @@ def worker(
     max_in_flight: int = typer.Option(200, help="Items run at once by this process."),
 ) -> None:
     """Run a worker process only (scale-out): claims and runs plan items."""
-    from ..bootstrap import bootstrap
-
     logging.basicConfig(level=logging.INFO)
     settings = Settings(workers=1, lease_seconds=lease_seconds, poll_seconds=poll_seconds,
                         max_in_flight=max_in_flight)
-    if database:
-        settings.database_url = database
-    if catalog:
-        settings.catalog_path = catalog
     if simulators_url:
         settings.simulators_url = simulators_url
-    try:
-        container = bootstrap(settings)
-    except Exception as exc:
-        _startup_problem(exc)
+    container = _bootstrap(settings, database, catalog)
 
     async def main() -> None:
         await container.start_workers(1)

@@ -4,7 +4,7 @@ cancel-order, POST /api/v1/fallout/actions (bulk over a filter)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 
@@ -51,24 +51,15 @@ async def _act(item_id: str, action: str, request: Request) -> dict:
                                    dedupe=request.headers.get("idempotency-key"), **kwargs)
 
 
-@router.post("/plan-items/{item_id}/retry")
-async def retry(item_id: str, request: Request) -> dict:
-    return await _act(item_id, "retry", request)
+ACTION_PATHS = {"retry": "retry", "complete": "complete", "skip": "skip", "cancel-order": "cancel"}
 
 
-@router.post("/plan-items/{item_id}/complete")
-async def complete(item_id: str, request: Request) -> dict:
-    return await _act(item_id, "complete", request)
-
-
-@router.post("/plan-items/{item_id}/skip")
-async def skip(item_id: str, request: Request) -> dict:
-    return await _act(item_id, "skip", request)
-
-
-@router.post("/plan-items/{item_id}/cancel-order")
-async def cancel_order(item_id: str, request: Request) -> dict:
-    return await _act(item_id, "cancel", request)
+@router.post("/plan-items/{item_id}/{action}")
+async def act(item_id: str, action: Literal["retry", "complete", "skip", "cancel-order"],
+              request: Request) -> dict:
+    """An operator's action on an item in fallout: retry (optionally with an edited request
+    body), complete (with output), skip, or cancel-order."""
+    return await _act(item_id, ACTION_PATHS[action], request)
 
 
 @router.post("/fallout/actions")
