@@ -5,6 +5,7 @@ customer already has never yields a change."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import Any
 
@@ -21,7 +22,8 @@ from ..support.macd import complete, place
 
 CATALOG = load_catalog().catalog
 PRODUCTS = [p.id for p in CATALOG.products]
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# HYPOTHESIS_EXAMPLES=1000 for a longer search
+SETTINGS = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def attribute_value(attr: Attribute) -> st.SearchStrategy[Any]:

@@ -147,3 +147,14 @@ def test_catalog_diff_command_prints_the_changes(tmp_path):
     assert "    mappings.speed_profile.values.unlimited: '5g-300mbps' -> '5g-500mbps'" in lines
     same = runner.invoke(app, ["catalog", "diff", str(REFERENCE_CATALOG), str(REFERENCE_CATALOG)])
     assert same.stdout.splitlines()[1] == "no changes to products, rules, scenarios or systems"
+
+
+def test_the_readme_shows_catalog_explain_of_the_seed_order():
+    import re
+
+    drawn = runner.invoke(app, ["catalog", "explain", str(SEED)]).stdout
+    shown = (ROOT / "README.md").read_text(encoding="utf-8")
+    version = re.compile(r"catalog \d[\w.]*\+[0-9a-f]{12}")
+    for line in drawn.rstrip().splitlines():
+        assert version.sub("catalog V", line.rstrip()) in version.sub("catalog V", shown), \
+            f"README.md is stale: re-run `ordertower catalog explain examples/phone-and-plan.json` ({line!r})"

@@ -224,3 +224,27 @@ def test_a_move_is_a_move_out_of_the_old_address_then_a_move_in_at_the_new(catal
     assert move.plan.item("1/supply-registration#move-in").depends_on == ["1/supply-registration#move-out"]
     assert move.by_product()["meter-install"].action == "modify"  # a smart meter at the new address
     assert move.by_product()["billing-subscription"].action == "noChange"  # same tariff
+
+
+def test_a_bundles_shared_router_follows_its_root_not_a_child_changed_alone(catalog):
+    """Two broadband lines in one bundle share a router (root scope), mapped from the root."""
+    base = InstalledBase.empty("c")
+    placed = place(catalog, base, item("B", "add", "broadband", speed_mbps="100", address="Main 1"),
+                   item("C", "add", "broadband", parent="B", speed_mbps="100", address="Annex 1"))
+    base = complete(base, placed, catalog)
+    root, child = (i.asset_id for i in placed.items)
+
+    same = place(catalog, base, item("1", "modify", product=child, speed_mbps="100"))
+    assert same.plan.items == []
+
+    faster_child = place(catalog, base, item("1", "modify", product=child, speed_mbps="1000"))
+    assert faster_child.actions()["1/internet-access/broadband-line"] == "modify"
+    assert faster_child.actions()["1/cpe-router"] == "noChange"  # the root's mapping stands
+
+    faster_root = place(catalog, base, item("1", "modify", product=root, speed_mbps="1000"))
+    assert faster_root.by_product()["cpe-router"].reason == "changed: model 'wifi6' -> 'wifi7-pro'"
+
+    both = place(catalog, base, item("1", "modify", product=root, speed_mbps="100"),
+                 item("2", "modify", product=child, speed_mbps="100"))
+    routers = [ln for ln in both.lines if ln.technical_product == "cpe-router"]
+    assert [(r.id, r.lineage, r.action) for r in routers] == [("1/cpe-router", ["1", "2"], "noChange")]

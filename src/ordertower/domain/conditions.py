@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .expressions import (MISSING, ConditionSyntaxError, Lookup, _getter, evaluate, names_in,
+from .expressions import (MISSING, ConditionSyntaxError, Lookup, as_lookup, evaluate, names_in,
                           parse_tree)
 
 __all__ = ["MISSING", "Condition", "ConditionSyntaxError", "parse_condition"]
@@ -33,7 +33,7 @@ class Condition:
         return names_in(self.tree)
 
     def evaluate(self, lookup: Lookup) -> bool:
-        return bool(evaluate(self.tree, _getter(lookup)))
+        return bool(evaluate(self.tree, as_lookup(lookup)))
 
 
 def parse_condition(text: str) -> Condition:

@@ -117,6 +117,7 @@ class _Building:
     mapped: dict[str, Any] = field(default_factory=dict)
     mapped_names: set[str] = field(default_factory=set)
     first_intent: str | None = None
+    mapped_by: dict[str, dict[str, Any]] = field(default_factory=dict)  # shared: per order item
 
 
 class _Decomposer:
@@ -136,6 +137,7 @@ class _Decomposer:
         for item in self.items:
             self.bundle.setdefault(self.root[item.id], []).append(item)
         self.building: dict[str, _Building] = {}
+        self.shared: dict[str, str] = {}  # inventory key -> line id, for shared scopes
         self.evaluations: list[RuleEvaluation] = []
         self.notes: dict[str, dict[str, str]] = {}
 
@@ -229,6 +231,12 @@ class _Decomposer:
     def produce(self, rule: Rule, src: _Source, lookup, *, leaving: bool) -> str:
         key = self.line_id(rule, src)
         b = self.building.get(key)
+        if b is None and rule.scope != "item":
+            # one line per installed item: a bundle's router reached from its root in one
+            # order and from a child alone in another is the same line
+            anchor, path = self.place(rule, src)
+            key = self.shared.setdefault(inventory_key(anchor, path), key)
+            b = self.building.get(key)
         if b is None:
             anchor, path = self.place(rule, src)
             b = _Building(
@@ -249,6 +257,10 @@ class _Decomposer:
         if not leaving:
             if b.first_intent is None:  # the first source that wants the line maps it
                 b.first_intent, b.mapped = src.intent, self.map(rule, src, lookup, key)
+            if rule.scope != "item" and self.installed is not None:
+                mapped = b.mapped if not b.mapped_by else self.map(rule, src, lookup, key)
+                for item_id in src.lineage:
+                    b.mapped_by.setdefault(item_id, mapped)
             b.mapped_names.update(rule.mappings)
         first_time = len(b.lineage) == len(new_items)
         if (first_time or new_items) and self.catalog.rules_by_source.get(rule.target):
@@ -321,11 +333,26 @@ class _Decomposer:
             return line
         keepers = {self.asset_of(i) for i in b.keepers}
         leavers = {self.asset_of(i) for i in b.leavers}
-        derived = derive_line_action(self.installed.items.get(line.inventory_key or ""), b.mapped,
-                                     b.mapped_names, keepers, leavers)
+        existing = self.installed.items.get(line.inventory_key or "")
+        mapped = b.mapped
+        if existing is not None and existing.assets and b.mapped_by:
+            mapped = self.shared_values(b, existing, leavers)
+        derived = derive_line_action(existing, mapped, b.mapped_names, keepers, leavers)
         line.action, line.attributes = derived.action, derived.attributes
         line.previous, line.reason = derived.previous, derived.reason
         return line
+
+
+    def shared_values(self, b: _Building, existing, leavers: set[str]) -> dict[str, Any]:
+        """A shared item keeps the values its first user mapped: that user's mapping when
+        it is in the order, else (while it keeps using the item) the installed values."""
+        owner = existing.assets[0]
+        for item_id, mapped in b.mapped_by.items():
+            if self.asset_of(item_id) == owner:
+                return mapped
+        if owner in leavers:
+            return b.mapped
+        return {name: existing.attributes[name] for name in b.mapped_names if name in existing.attributes}
 
 
 def _mapped_value(mapping: Mapping, lookup) -> tuple[Any, str]:

@@ -444,7 +444,7 @@ def names_in(tree: Any) -> frozenset[str]:
 Lookup = Mapping[str, Any] | Callable[[str], Any]
 
 
-def _getter(lookup: Lookup) -> Callable[[str], Any]:
+def as_lookup(lookup: Lookup) -> Callable[[str], Any]:
     return lookup if callable(lookup) else (lambda name: lookup.get(name, MISSING))
 
 
@@ -461,7 +461,7 @@ class Expression:
 
     def evaluate(self, lookup: Lookup) -> Any:
         """The value, or MISSING. Numbers come back as Decimal, dates as dates."""
-        return evaluate(self.tree, _getter(lookup))
+        return evaluate(self.tree, as_lookup(lookup))
 
 
 def parse_expression(text: str) -> Expression:

@@ -3,6 +3,7 @@ the database (the recorder does, in one transaction)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, Callable
 
@@ -76,7 +77,8 @@ class Executors:
         if kind == "callout":
             return await self.callout(item, order, line, callback_url)
         if kind == "auto":
-            return self.auto(item, order, line, lines)
+            # in a thread: a large order's plan-order step must not block the event loop
+            return await asyncio.to_thread(self.auto, item, order, line, lines)
         if kind == "milestone":
             return Outcome(ok=True, output={"milestone": item["step_id"]})
         if kind == "manual":

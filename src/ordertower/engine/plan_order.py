@@ -56,3 +56,19 @@ def plan_items(items: list[OrderItem], catalog, customer_id: str | None, install
         plan = build_plan(decomposition, catalog, roots,
                           asset_roots=roots_with_asset_changes(items, installed))
     return decomposition.lines, plan
+
+
+@auto_step(PLAN_ORDER_STEP)
+def plan_order(ctx: StepContext) -> StepResult:
+    items = [OrderItem.from_dict(i) for i in ctx.order["items"]]
+    installed = InstalledBase.from_dict(ctx.item["spec"].get("installed_base")
+                                        or {"customer_id": ctx.order.get("customer_id")})
+    version = getattr(ctx.catalog, "release", None)
+    try:
+        lines, plan = plan_items(items, ctx.catalog, ctx.order.get("customer_id"), installed,
+                                 ctx.order["id"])
+    except InvalidOrder as exc:
+        return StepResult(output={"rejected": str(exc)},
+                          planned=PlannedOrder(catalog_version=version, rejection=str(exc)))
+    return StepResult(output={"lines": len(lines), "plan_items": len(plan.items)},
+                      planned=PlannedOrder(lines, plan, version))

@@ -141,9 +141,9 @@ def plan_table(ex: dict[str, Any]) -> Table | str:
         return "no plan: " + "; ".join(f"{p['field']}: {p['message']}" for p in plan["problems"])
     table = Table(title=f"plan: {len(plan['items'])} items", title_justify="left")
     for column in ("item", "type", "system", "after", "ponr"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column != "after", overflow="fold")
     for p in plan["items"]:
-        table.add_row(p["key"], p["type"], p["system"] or "", ", ".join(p["depends_on"]),
+        table.add_row(p["key"], p["type"], p["system"] or "", "\n".join(p["depends_on"]),
                       "yes" if p["ponr"] else "")
     return table
 
