@@ -146,43 +146,37 @@ def typed_value(attr: Attribute | None, value: Any) -> Any:
 
 # --- products ---------------------------------------------------------------------
 
-class CommercialProduct(Strict):
+class _Attributed(Strict):
+    """A product with typed attributes, looked up by name."""
+
+    attributes: tuple[Attribute, ...] = ()
+
+    def attribute(self, name: str) -> Attribute | None:
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, Attribute]:
+        by_name: dict[str, Attribute] = {}
+        for attribute in self.attributes:
+            by_name.setdefault(attribute.name, attribute)  # the first of a duplicate
+        return by_name
+
+
+class CommercialProduct(_Attributed):
     id: str = Field(pattern=ID_PATTERN)
     name: str | None = None
     world: str | None = None
     billable: bool = False
-    attributes: tuple[Attribute, ...] = ()
     description: str | None = None
 
-    def attribute(self, name: str) -> Attribute | None:
-        return self._by_name.get(name)
 
-    @cached_property
-    def _by_name(self) -> dict[str, Attribute]:
-        by_name: dict[str, Attribute] = {}
-        for attribute in self.attributes:
-            by_name.setdefault(attribute.name, attribute)  # the first of a duplicate
-        return by_name
-
-
-class TechnicalProduct(Strict):
+class TechnicalProduct(_Attributed):
     id: str = Field(pattern=ID_PATTERN)
     name: str | None = None
-    attributes: tuple[Attribute, ...] = ()
     description: str | None = None
     # Lines of this product are billing accounts; this attribute holds the account's id
     # (e.g. returned by the billing system). Assets they serve show it as billingAccount.
     billing_account_id: str | None = None
-
-    def attribute(self, name: str) -> Attribute | None:
-        return self._by_name.get(name)
-
-    @cached_property
-    def _by_name(self) -> dict[str, Attribute]:
-        by_name: dict[str, Attribute] = {}
-        for attribute in self.attributes:
-            by_name.setdefault(attribute.name, attribute)  # the first of a duplicate
-        return by_name
 
 
 # --- decomposition rules ------------------------------------------------------------------
