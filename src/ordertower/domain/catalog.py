@@ -34,6 +34,20 @@ class Strict(BaseModel):
 _ISO_DURATION = TypeAdapter(timedelta)
 
 
+def _parsed(text: str | None, parse: Any, what: str) -> str | None:
+    """Check at load time that a condition or expression parses; name the column if not."""
+    if text is not None:
+        try:
+            parse(text)
+        except ConditionSyntaxError as exc:
+            raise ValueError(f"{what} {text!r}: {exc.message} at column {exc.column}") from None
+    return text
+
+
+def _condition(v: str | None) -> str | None:
+    return _parsed(v, parse_condition, "condition")
+
+
 def _duration(value: Any) -> timedelta | None:
     if value is None or isinstance(value, timedelta):
         return value
@@ -193,15 +207,7 @@ class Mapping(Strict):
     default: Any = None
     expression: str | None = None
 
-    @field_validator("expression")
-    @classmethod
-    def _expression_parses(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                parse_expression(v)
-            except ConditionSyntaxError as exc:
-                raise ValueError(f"expression {v!r}: {exc.message} at column {exc.column}") from None
-        return v
+    _e = field_validator("expression")(lambda cls, v: _parsed(v, parse_expression, "expression"))
 
     @model_validator(mode="after")
     def _one_kind(self) -> "Mapping":
@@ -264,15 +270,7 @@ class Rule(Strict):
     def _listify(cls, v: Any) -> Any:
         return (v,) if isinstance(v, str) else v
 
-    @field_validator("when")
-    @classmethod
-    def _parses(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                parse_condition(v)
-            except ConditionSyntaxError as exc:
-                raise ValueError(f"condition {v!r}: {exc.message} at column {exc.column}") from None
-        return v
+    _c = field_validator("when")(lambda cls, v: _condition(v))
 
     @cached_property
     def condition(self) -> Condition | None:
@@ -328,15 +326,6 @@ class Request(Strict):
 
 
 ItemType = Literal["callout", "auto", "milestone", "manual", "wait"]
-
-
-def _condition(v: str | None) -> str | None:
-    if v is not None:
-        try:
-            parse_condition(v)
-        except ConditionSyntaxError as exc:
-            raise ValueError(f"condition {v!r}: {exc.message} at column {exc.column}") from None
-    return v
 
 
 class ScenarioItem(Strict):
