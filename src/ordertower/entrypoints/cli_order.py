@@ -81,6 +81,7 @@ def submit(
                 if state in FINAL_ORDER_STATES or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
+        console.line()  # the live table may leave the cursor at the end of its last line
         console.print(f"order {order['id']} [bold]{state}[/bold]", highlight=False)
         if state != "completed":
             raise typer.Exit(1 if state in FINAL_ORDER_STATES else 3)
