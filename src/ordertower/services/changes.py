@@ -28,6 +28,14 @@ def strategy(row: dict[str, Any]) -> str:
     return "undo" if spec.get("compensation") else "redo"
 
 
+def needs_undoing(row: dict[str, Any], cancelling: bool) -> bool:
+    """``undo`` and ``manual`` always; ``redo`` only when the order is cancelled (there is no
+    new data to run it with) and it declares a compensation; ``ignore`` never."""
+    how = strategy(row)
+    return how in ("undo", "manual") or (cancelling and how == "redo"
+                                         and bool(row["spec"].get("compensation")))
+
+
 def withdraw(uow, rows: list[dict[str, Any]], revision: int, cause: str, *,
              cancelling: bool) -> dict[str, Any]:
     """Stop the given plan items and plan the compensations their completed work needs.
@@ -53,12 +61,10 @@ def withdraw(uow, rows: list[dict[str, Any]], revision: int, cause: str, *,
             done["cancelled"].append(row["id"])
         elif state in (ItemState.RUNNING, ItemState.WAITING):
             done["running"].append(row["id"])
-            if strategy(row) in ("undo", "manual") or (cancelling and strategy(row) == "redo"
-                                                       and row["spec"].get("compensation")):
+            if needs_undoing(row, cancelling):
                 to_undo.append(row)
         elif state == ItemState.COMPLETED and row["type"] in ("callout", "manual"):
-            how = strategy(row)
-            if how in ("undo", "manual") or (cancelling and row["spec"].get("compensation")):
+            if needs_undoing(row, cancelling):
                 to_undo.append(row)
             else:
                 done["kept"].append(row["id"])

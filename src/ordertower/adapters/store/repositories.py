@@ -237,22 +237,11 @@ class PlanRepository:
         return [dict(r) for r in self.conn.execute(q.order_by(plan_items.c.revision,
                                                               plan_items.c.position)).mappings().all()]
 
-    def count_unfinished(self, order_id: str, revision: int) -> int:
-        return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
-            plan_items.c.order_id == order_id, plan_items.c.revision == revision,
-            plan_items.c.state.not_in([s.value for s in FINAL_ITEM_STATES]))).scalar_one()
-
     def count_started(self, order_id: str, revision: int) -> int:
         """Items of fulfilment that have started (planning a large order is not fulfilment)."""
         return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
             plan_items.c.order_id == order_id, plan_items.c.revision == revision,
             plan_items.c.step_id != "plan-order", plan_items.c.started_at.is_not(None))).scalar_one()
-
-    def count_active(self, order_id: str, revision: int) -> int:
-        """Items running or waiting for an answer."""
-        return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
-            plan_items.c.order_id == order_id, plan_items.c.revision == revision,
-            plan_items.c.state.in_([ItemState.RUNNING.value, ItemState.WAITING.value]))).scalar_one()
 
     def count_in_state(self, order_id: str, revision: int, state: str) -> int:
         return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
