@@ -285,3 +285,27 @@ cancel_requests = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("effective_at", UTCDateTime),
 )
+
+# Idempotency-Key records of POST productOrder, PATCH productOrder/{id} and POST
+# cancelProductOrder (IETF httpapi idempotency-key draft): the first response is kept for
+# ``expires_at`` and answered again to a retry with the same key and body.
+idempotency_keys = sa.Table(
+    "idempotency_keys", metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("scope", sa.String(200), primary_key=True),  # operation (and target), e.g. "POST productOrder"
+    sa.Column("fingerprint", sa.String(64), nullable=False),  # sha256 of the request body
+    sa.Column("status_code", sa.Integer),  # null while the first request is being handled
+    sa.Column("response_headers", JSON),
+    sa.Column("response_body", sa.LargeBinary),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Facts a process records for the others, e.g. ``public_url``: where serve is reached (the
+# simulators and the callback base URL that workers on other machines hand to systems).
+server_settings = sa.Table(
+    "server_settings", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
