@@ -1,14 +1,30 @@
 # The two commands of the README: `make serve` starts the whole system, `make test` runs
 # every test. Both install what they need first (uv and the locked environment).
+#
+#   make serve PORT=9000 HOST=0.0.0.0   listen elsewhere than 127.0.0.1:8080 (ORDERTOWER_PORT
+#                                       in the environment sets the port too)
+#
+# UV runs uv: the one on PATH, else the private copy scripts/bootstrap.sh installed in .tools/.
 .PHONY: serve test setup
+
+UV ?= scripts/uv.sh
+
+# only values given on make's command line: a HOST or PORT that happens to be in the
+# environment (zsh sets HOST, platforms set PORT) does not move the server
+SERVE_ARGS :=
+ifeq ($(origin HOST),command line)
+SERVE_ARGS += --host $(HOST)
+endif
+ifeq ($(origin PORT),command line)
+SERVE_ARGS += --port $(PORT)
+endif
 
 setup:
 	@scripts/bootstrap.sh
 
 serve: setup
-	uv run ordertower serve
+	$(UV) run ordertower serve $(SERVE_ARGS)
 
 test: setup
 	@scripts/test-services.sh
-	uv run pytest -q -p no:cacheprovider
-
+	$(UV) run pytest -q -p no:cacheprovider
