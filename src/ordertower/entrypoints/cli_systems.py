@@ -1,0 +1,69 @@
+"""``ordertower systems list|offline|online``: fulfillment systems from the command line (a
+client of ``/api/v1/systems``). Offline holds every callout to the system (its items go
+``onHold``; no attempt is spent); online releases them."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from .cli_http import JSON, KEY, URL, Api, console, print_json, short_time
+
+systems_app = typer.Typer(help="Fulfillment systems: their state; take one offline or online.",
+                          no_args_is_help=True)
+REASON = typer.Option(None, help="Why (recorded in the audit trail).")
+
+
+def _items(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+
+
+@systems_app.command("list")
+def list_systems(as_json: bool = JSON, url: str = URL, key: Optional[str] = KEY) -> None:
+    """Every fulfillment system: online or offline, and its items by state."""
+    with Api(url, key) as api:
+        systems = api.get("/api/v1/systems")
+    if as_json:
+        print_json(systems)
+        return
+    table = Table(title=f"{len(systems)} system(s)", title_justify="left")
+    table.add_column("system", overflow="fold")
+    table.add_column("state", overflow="fold")
+    table.add_column("items", overflow="fold")
+    table.add_column("changed", overflow="fold")
+    table.add_column("reason", overflow="fold")
+    for s in systems:
+        state = Text("offline", style="bold yellow") if s["offline"] else Text("online", style="green")
+        changed = " ".join(x for x in (short_time(s.get("changed_at")), s.get("changed_by") or "") if x)
+        table.add_row(Text(s["id"]), state, Text(_items(s.get("items") or {})), Text(changed),
+                      Text(s.get("reason") or ""))
+    console.print(table)
+
+
+def _set(name: str, offline: bool, reason: Optional[str], url: str, key: Optional[str]) -> dict[str, Any]:
+    body: dict[str, Any] = {"offline": offline}
+    if reason:
+        body["reason"] = reason
+    with Api(url, key) as api:
+        return api.put(f"/api/v1/systems/{name}", json=body)
+
+
+@systems_app.command("offline")
+def offline(name: str = typer.Argument(..., help="The system's id (see `systems list`)."),
+            reason: Optional[str] = REASON, url: str = URL, key: Optional[str] = KEY) -> None:
+    """Take a system offline: its callouts are held (onHold) until it is online again."""
+    system = _set(name, True, reason, url, key)
+    held = (system.get("items") or {}).get("onHold", 0)
+    console.print(Text(f"system {system['id']} is offline; {held} item(s) on hold."))
+
+
+@systems_app.command("online")
+def online(name: str = typer.Argument(..., help="The system's id (see `systems list`)."),
+           reason: Optional[str] = REASON, url: str = URL, key: Optional[str] = KEY) -> None:
+    """Bring a system online again: its held items run."""
+    system = _set(name, False, reason, url, key)
+    counts = _items(system.get("items") or {})
+    console.print(Text(f"system {system['id']} is online" + (f"; items: {counts}." if counts else ".")))
