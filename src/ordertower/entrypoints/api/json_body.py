@@ -43,13 +43,9 @@ def _depth(raw: bytes, limit: int) -> int:
     return deepest
 
 
-async def read_json(request: Request, *, max_bytes: int, max_depth: int,
-                    media_types: tuple[str, ...] = JSON_TYPES) -> Any:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype not in media_types:
-        raise Problem(415, "unsupported-media-type", "Unsupported media type",
-                      f"Send the body as {' or '.join(media_types)} (got '{ctype or 'none'}').",
-                      [Issue("Content-Type", f"expected {' or '.join(media_types)}")])
+async def read_body(request: Request, *, max_bytes: int) -> bytes:
+    """The raw body, at most ``max_bytes`` (else 413), read once: it is kept where Starlette
+    keeps it, so ``request.body()`` and a later read_json answer the same bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
@@ -58,6 +54,18 @@ async def read_json(request: Request, *, max_bytes: int, max_depth: int,
         raw += chunk
         if len(raw) > max_bytes:
             raise _too_large(max_bytes)
+    request._body = raw  # Starlette's cache of the body (Request.body, Request.stream)
+    return raw
+
+
+async def read_json(request: Request, *, max_bytes: int, max_depth: int,
+                    media_types: tuple[str, ...] = JSON_TYPES) -> Any:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in media_types:
+        raise Problem(415, "unsupported-media-type", "Unsupported media type",
+                      f"Send the body as {' or '.join(media_types)} (got '{ctype or 'none'}').",
+                      [Issue("Content-Type", f"expected {' or '.join(media_types)}")])
+    raw = await read_body(request, max_bytes=max_bytes)
     if _depth(raw, max_depth) > max_depth:
         raise Problem(400, "bad-request", "Body nested too deeply",
                       f"JSON nesting deeper than {max_depth} levels is refused.",

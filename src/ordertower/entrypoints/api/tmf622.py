@@ -12,6 +12,7 @@ from ...domain.errors import Issue
 from ...domain.orders import ItemInput
 from ...services import queries
 from ...services.place_order import PlaceOrder, place_order
+from .idempotency import idempotent_route
 from .json_body import read_json
 from .paging import count_headers, fields_only, list_query
 from .problems import Problem, issues_from_pydantic
@@ -62,6 +63,7 @@ def command_from(body: object) -> PlaceOrder:
 
 
 @router.post("/productOrder", status_code=201)
+@idempotent_route("POST productOrder")
 async def create_product_order(request: Request) -> JSONResponse:
     c = request.app.state.container
     body = await read_json(request, max_bytes=c.settings.max_body_bytes,
@@ -96,6 +98,7 @@ PATCHABLE = {"productOrderItem", "revision", "description", "note", "requestedCo
 
 
 @router.patch("/productOrder/{order_id}")
+@idempotent_route("PATCH productOrder/{order_id}")
 async def amend_product_order(order_id: str, request: Request) -> JSONResponse:
     """An amendment (supplemental order): merge-patch carrying the new productOrderItem list.
     ``revision`` (optional) numbers it; one not newer than the order's is refused (409)."""
@@ -134,6 +137,7 @@ async def amend_product_order(order_id: str, request: Request) -> JSONResponse:
 
 
 @router.post("/cancelProductOrder", status_code=201)
+@idempotent_route("POST cancelProductOrder")
 async def cancel_product_order(request: Request) -> JSONResponse:
     from ...services.cancel_order import request_cancellation
 
