@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
@@ -13,8 +14,32 @@ import sqlalchemy as sa
 from ordertower.adapters.store.database import create_db_engine, normalise_url
 from ordertower.adapters.store.migrate import upgrade
 from ordertower.adapters.store.tables import metadata
+from ordertower.logs import configure_logging, flush_logging, times_configured
 
 from .support.live import start_server
+
+def _test_logging() -> None:
+    configure_logging("console", "warning", stream=sys.__stderr__)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logging():
+    """Logs of in-process servers go where a process's would: one configuration, warnings
+    and errors only, to the real stderr (never into a CLI's captured output)."""
+    _test_logging()
+    yield
+    flush_logging()
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored():
+    """A test that runs `serve` or `worker` in-process configures logging for that command
+    (onto its captured output): the tests' configuration comes back after it."""
+    before = times_configured()
+    yield
+    if times_configured() != before:
+        _test_logging()
+
 
 PG_ADMIN_URL = os.environ.get("ORDERTOWER_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from dataclasses import dataclass, field
 
 import structlog
@@ -12,7 +13,8 @@ import structlog
 from .adapters.callouts import HttpCallouts
 from .adapters.catalog_files import LoadedCatalog, load_catalog
 from .adapters.store.database import create_db_engine
-from .adapters.store.migrate import upgrade
+from .adapters.store.migrate import schema_status, upgrade
+from .adapters.store.server_settings import PUBLIC_URL, read_setting, record_setting
 from .adapters.store.unit_of_work import Store
 from .config import Settings
 from .engine import plan_order  # noqa: F401  (registers the plan-order step)
@@ -53,15 +55,21 @@ class Container:
                        poll_seconds=self.settings.poll_seconds,
                        system_limits={s.id: s.concurrency for s in systems},
                        rate_limits={s.id: s.rate_limit for s in systems if s.rate_limit},
-                       jeopardy_seconds=self.settings.jeopardy_seconds)
+                       jeopardy_seconds=self.settings.jeopardy_seconds,
+                       grace_seconds=self.settings.grace_seconds)
         return Worker(self.store, self.executors, **(options | overrides))
 
     def workers_alive(self) -> bool:
         return bool(self._tasks) and all(not t.done() for t in self._tasks)
 
-    async def stop(self) -> None:
-        for worker in self.workers:
+    def begin_shutdown(self) -> None:
+        """Stop claiming work at once (thread-safe; called from a signal handler). Items
+        already running finish within the grace period; ``stop`` then waits for that."""
+        for worker in list(self.workers):
             worker.stop()
+
+    async def stop(self) -> None:
+        self.begin_shutdown()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
@@ -91,17 +99,67 @@ class Container:
         self._listener.start()
 
 
-def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool = True,
-              callouts: HttpCallouts | None = None) -> Container:
+class SchemaNotAtHead(RuntimeError):
+    """Started with --no-migrate on a database whose schema is not the one this code needs."""
+
+
+def prepare_schema(engine, settings: Settings) -> None:
+    """Upgrade the schema to head (safe with many processes starting at once), or, with
+    ``migrate`` off, refuse to start on a schema that is not at head."""
+    if settings.migrate:
+        before, after = upgrade(engine)
+        if before != after:
+            log.info("schema upgraded", before=before, after=after)
+        return
+    status = schema_status(engine)
+    if not status.at_head:
+        raise SchemaNotAtHead(f"{status.describe()}: run 'ordertower db upgrade' first "
+                              "(or start without --no-migrate)")
+
+
+def wait_for_public_url(store: Store, poll_seconds: float = 2.0,
+                        patience_seconds: float | None = None) -> str:
+    """A worker that was not told where serve is reads the URL serve recorded; until one
+    is recorded it waits (it never guesses an address that may be somebody else's)."""
+    started = time.monotonic()
+    said = False
+    while True:
+        url = read_setting(store.engine, PUBLIC_URL)
+        if url:
+            return url
+        if patience_seconds is not None and time.monotonic() - started > patience_seconds:
+            raise RuntimeError("no public URL is recorded in the database: start 'ordertower "
+                               "serve' on it, or set ORDERTOWER_PUBLIC_URL / --simulators-url")
+        if not said:
+            log.info("waiting for serve to record its public URL in the database "
+                     "(or set ORDERTOWER_PUBLIC_URL)")
+            said = True
+        time.sleep(poll_seconds)
+
+
+def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None,
+              callouts: HttpCallouts | None = None, role: str = "serve") -> Container:
+    """Wire a process. ``role`` is ``serve`` (records its public URL for the others) or
+    ``worker`` (reads it, unless told)."""
     catalog = load_catalog(settings.catalog_path, known_steps=registered_steps())
     engine = create_db_engine(settings.database_url)
-    if migrate:
-        upgrade(engine)
+    if migrate is not None:
+        settings.migrate = migrate
+    prepare_schema(engine, settings)
     store = Store(engine, clock or SystemClock())
+    if role == "serve":
+        public_url = settings.effective_public_url()
+        record_setting(engine, store.clock, PUBLIC_URL, public_url)
+    elif settings.public_url:
+        public_url = settings.public_url.rstrip("/")
+    elif settings.simulators_url:  # told where the simulators are; callbacks go to serve
+        public_url = read_setting(engine, PUBLIC_URL) or wait_for_public_url(store)
+    else:
+        public_url = wait_for_public_url(store)
     callouts = callouts or HttpCallouts()
     executors = Executors(lambda: catalog.catalog, callouts,
-                          {"simulators": settings.effective_simulators_url()},
-                          callback_base=settings.effective_public_url())
+                          {"simulators": settings.simulators_url_for(public_url)},
+                          callback_base=public_url)
     container = Container(settings, store, catalog, callouts, executors)
     store.on_work_released(container.wakeup.ring)
     return container

@@ -32,7 +32,14 @@ class Settings:
     inline_planning_limit: int = field(default_factory=lambda: int(os.environ.get(
         "ORDERTOWER_INLINE_PLANNING_LIMIT", "500")))
     max_body_bytes: int = 2 * 1024 * 1024
+    # SIGTERM: how long items already running may take to finish before they are released
+    grace_seconds: float = 30.0
+    # at start: upgrade the schema (under a lock), or only check that it is at head
+    migrate: bool = True
     max_json_depth: int = 32
+    # how long an Idempotency-Key and its response are kept (POST productOrder, PATCH, cancel)
+    idempotency_ttl_seconds: float = field(default_factory=lambda: float(os.environ.get(
+        "ORDERTOWER_IDEMPOTENCY_TTL", "86400")))
 
     def effective_public_url(self) -> str:
         """Where fulfillment systems reach ordertower (asynchronous callbacks)."""
@@ -41,8 +48,8 @@ class Settings:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
 
-    def effective_simulators_url(self) -> str:
+    def simulators_url_for(self, public_url: str) -> str:
+        """The simulators: as configured, else mounted under the public URL of serve."""
         if self.simulators_url:
             return self.simulators_url.rstrip("/")
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"http://{host}:{self.port}/simulators"
+        return f"{public_url.rstrip('/')}/simulators"

@@ -180,11 +180,12 @@ def test_with_a_bootstrap_key_no_one_time_key_is_minted_then_or_later(container)
 
 @pytest.fixture
 def no_uvicorn(monkeypatch):
-    """``serve`` up to the point where it would listen: records uvicorn.run instead."""
-    import uvicorn
+    """``serve`` up to the point where it would listen: records the call instead."""
+    from ordertower.entrypoints import processes
 
     calls: list[dict] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    monkeypatch.setattr(processes, "run_server",
+                        lambda app, container, host, port: calls.append({"host": host, "port": port}))
     for name in ("ORDERTOWER_BOOTSTRAP_KEY", "ORDERTOWER_NO_AUTH", "ORDERTOWER_DATABASE_URL",
                  "ORDERTOWER_CATALOG"):
         monkeypatch.delenv(name, raising=False)

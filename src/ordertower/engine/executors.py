@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import httpx
 
+from .. import metrics
 from ..adapters.callouts import HttpCallouts, resolve_base_url
 from ..domain.catalog import Catalog
 from ..domain.conditions import MISSING
@@ -75,7 +76,13 @@ class Executors:
                   lines: list[dict[str, Any]], callback_url: str | None = None) -> Outcome:
         kind = item["type"]
         if kind == "callout":
-            return await self.callout(item, order, line, callback_url)
+            outcome = await self.callout(item, order, line, callback_url)
+            system = item.get("system") or ""
+            metrics.CALLOUTS.labels(system, metrics.callout_outcome(
+                outcome.ok, outcome.waiting, outcome.retryable)).inc()
+            if outcome.request is not None:  # a request was sent
+                metrics.CALLOUT_SECONDS.labels(system).observe(outcome.duration_ms / 1000)
+            return outcome
         if kind == "auto":
             # in a thread: a large order's plan-order step must not block the event loop
             return await asyncio.to_thread(self.auto, item, order, line, lines)
@@ -143,7 +150,7 @@ class Executors:
                            duration_ms=int((time.perf_counter() - started) * 1000))
         except httpx.HTTPError as exc:
             return Outcome(ok=False, retryable=True, request=request,
-                           error=f"connection error: {exc!r}",
+                           error=f"connection error: {exc!r}", transport_error=True,
                            duration_ms=int((time.perf_counter() - started) * 1000))
         duration = int((time.perf_counter() - started) * 1000)
         excerpt = resp.text[:EXCERPT]

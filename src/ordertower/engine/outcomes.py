@@ -23,6 +23,8 @@ class Outcome:
     task: dict[str, Any] | None = None  # manual: queue, routed_by, name, data
     wait: bool = False  # wait item: the recorder evaluates its condition
     planned: Any = None  # plan-order: the lines and plan to store (plan_order.PlannedOrder)
+    # the request could not be delivered (connection refused, reset): no reply was read
+    transport_error: bool = False
 
     @property
     def kind(self) -> str:

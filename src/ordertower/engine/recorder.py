@@ -76,11 +76,27 @@ def expire_leases(store) -> list[dict[str, Any]]:
         for row in rows:
             transition_item(uow, row, ItemState.READY, f"lease of {row['lease_owner']} expired",
                             **LEASE_FREE)
-            log.warning("lease expired", item=row["id"], worker=row["lease_owner"])
+            log.warning("lease expired", order_id=row["order_id"], item_id=row["id"], worker=row["lease_owner"])
         if rows:
             uow.plan.released()
         uow.commit()
         return rows
+
+
+def release(store, worker: str, item: dict[str, Any], cause: str) -> bool:
+    """Give back an item this worker claimed but will not finish (it is shutting down): the
+    item is ``ready`` again for any worker and the attempt it did not make is not charged.
+    Returns False when the worker no longer held it."""
+    with store.uow() as uow:
+        _order, row = lock(uow, item["order_id"], item["id"])
+        if row is None or row["state"] != ItemState.RUNNING or row["lease_owner"] != worker \
+                or row["attempts"] != item["attempts"]:
+            return False
+        transition_item(uow, row, ItemState.READY, cause, attempts=max(row["attempts"] - 1, 0),
+                        **LEASE_FREE)
+        uow.plan.released()
+        uow.commit()
+        return True
 
 
 def renew_leases(store, worker: str, ids: list[str], lease: timedelta) -> int:
@@ -130,7 +146,7 @@ def record(store, worker: str, item: dict[str, Any], outcome: Outcome) -> str | 
         order, row = lock(uow, item["order_id"], item["id"])
         if row is None or row["state"] != ItemState.RUNNING or row["lease_owner"] != worker \
                 or row["attempts"] != item["attempts"]:
-            log.warning("outcome discarded: lease lost", item=item["id"], worker=worker)
+            log.warning("outcome discarded: lease lost", order_id=item["order_id"], item_id=item["id"], worker=worker)
             return None
         uow.plan.add_attempt({
             "item_id": row["id"], "attempt": row["attempts"], "worker": worker,

@@ -22,6 +22,7 @@ from typing import Any
 
 import structlog
 
+from .. import metrics
 from . import recorder
 from .executors import Executors
 from .outcomes import Outcome
@@ -83,7 +84,8 @@ class Worker:
     def __init__(self, store, executors: Executors, *, name: str | None = None,
                  max_in_flight: int = 200, lease_seconds: float = 30.0, poll_seconds: float = 0.5,
                  wakeup: Wakeup | None = None, system_limits: dict[str, int] | None = None,
-                 rate_limits: dict[str, float] | None = None, jeopardy_seconds: float = 5.0):
+                 rate_limits: dict[str, float] | None = None, jeopardy_seconds: float = 5.0,
+                 grace_seconds: float | None = None):
         self.store = store
         self.executors = executors
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -97,12 +99,24 @@ class Worker:
         self._last_jeopardy = 0.0
         self._running: dict[str, asyncio.Task] = {}
         self._per_system: dict[str, int] = {}
-        self._stopping = asyncio.Event()
+        self._stop_requested = False
+        self._deadline: float | None = None
+        self.grace_seconds = grace_seconds
         self.started = False
 
-    def stop(self) -> None:
-        self._stopping.set()
+    def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop claiming at once; the items running get ``grace_seconds`` (default: the
+        worker's) to finish, then are released unrun and uncharged. Thread-safe."""
+        if self._stop_requested:
+            return
+        grace = self.grace_seconds if grace_seconds is None else grace_seconds
+        self._deadline = None if grace is None else time.monotonic() + grace
+        self._stop_requested = True
         self.wakeup.ring()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_requested
 
     async def run(self) -> None:
         self.wakeup.bind()
@@ -110,13 +124,15 @@ class Worker:
         heartbeat = asyncio.create_task(self._heartbeat())
         log.info("worker started", worker=self.name)
         try:
-            while not self._stopping.is_set():
+            while not self._stop_requested:
                 claimed = await self.run_once()
-                if not claimed:
+                if not claimed and not self._stop_requested:
                     await self.wakeup.wait(self.poll_seconds)
         finally:
-            heartbeat.cancel()
-            await self.drain()
+            try:
+                await self.drain(self._deadline)
+            finally:
+                heartbeat.cancel()
             log.info("worker stopped", worker=self.name)
 
     async def run_once(self) -> int:
@@ -129,12 +145,23 @@ class Worker:
                 await asyncio.to_thread(recorder.sweep_jeopardy, self.store)
         except Exception:  # housekeeping must never stop the worker
             log.exception("housekeeping failed", worker=self.name)
+        if self._stop_requested:
+            return 0
         return len(await self._claim_batch())
 
-    async def drain(self) -> None:
-        """Wait for every item this worker is running to be recorded."""
+    async def drain(self, deadline: float | None = None) -> None:
+        """Wait for the items this worker runs to be recorded: all of them, or those done by
+        ``deadline`` (``time.monotonic()``); the others are cancelled and released uncharged."""
         while self._running:
-            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+            tasks = list(self._running.values())
+            timeout = None if deadline is None else max(deadline - time.monotonic(), 0)
+            _done, pending = await asyncio.wait(tasks, timeout=timeout)
+            if pending and deadline is not None and time.monotonic() >= deadline:
+                log.warning("grace period over; releasing unfinished items", worker=self.name,
+                            items=len(pending))
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
 
     async def _claim_batch(self) -> list[dict[str, Any]]:
         room = self.max_in_flight - len(self._running)
@@ -149,6 +176,8 @@ class Worker:
             log.exception("claim failed", worker=self.name)
             await asyncio.sleep(self.poll_seconds)
             return []
+        if rows:
+            metrics.CLAIMS.labels(self.name).inc(len(rows))
         for row in rows:
             system = row.get("system")
             if system:
@@ -157,35 +186,62 @@ class Worker:
         return rows
 
     async def _execute(self, item: dict[str, Any]) -> None:
+        structlog.contextvars.bind_contextvars(order_id=item["order_id"], item_id=item["id"])
         try:
             try:
-                order, line, lines = await asyncio.to_thread(recorder.load_context, self.store, item)
-                callback_url = None
-                if item["type"] == "callout" and item["spec"].get("reply") == "async":
-                    token = await asyncio.to_thread(recorder.issue_callback_token, self.store, item)
-                    callback_url = self.executors.callback_url(token)
-                limiter = self.rate_limiters.get(item.get("system") or "")
-                if limiter is not None:
-                    await limiter.acquire()
-                outcome = await self.executors.run(item, order, line, lines, callback_url)
-            except Exception as exc:  # an executor bug must not lose the item
-                log.exception("item execution failed", item=item["id"])
-                outcome = Outcome(ok=False, retryable=True, error=f"internal error: {exc!r}")
-            for delay in (0.1, 0.5, 1, 2, 5):
-                try:
-                    state = await asyncio.to_thread(recorder.record, self.store, self.name, item, outcome)
-                    log.info("item recorded", item=item["key"], order=item["order_id"], state=state)
-                    break
-                except Exception:
-                    log.exception("recording failed; retrying", item=item["id"])
-                    await asyncio.sleep(delay)
-            # if it still failed, the lease expires and another attempt runs (same idempotency key)
+                outcome = await self._run_item(item)
+            except asyncio.CancelledError:  # shutdown: the grace period is over
+                await self._release(item, "released unrun: worker shut down")
+                raise
+            if self._stop_requested and outcome.transport_error:
+                # a connection error while this process shuts down is likely ours (the
+                # simulators or the connection pool closing): not the system's, not charged
+                await self._release(item, "released: connection lost while shutting down")
+                return
+            await self._record(item, outcome)
         finally:
             self._running.pop(item["id"], None)
             system = item.get("system")
             if system:
                 self._per_system[system] -= 1
             self.wakeup.ring()
+
+    async def _run_item(self, item: dict[str, Any]) -> Outcome:
+        try:
+            order, line, lines = await asyncio.to_thread(recorder.load_context, self.store, item)
+            callback_url = None
+            if item["type"] == "callout" and item["spec"].get("reply") == "async":
+                token = await asyncio.to_thread(recorder.issue_callback_token, self.store, item)
+                callback_url = self.executors.callback_url(token)
+            limiter = self.rate_limiters.get(item.get("system") or "")
+            if limiter is not None:
+                await limiter.acquire()
+            return await self.executors.run(item, order, line, lines, callback_url)
+        except Exception as exc:  # an executor bug must not lose the item
+            log.exception("item execution failed")
+            return Outcome(ok=False, retryable=True, error=f"internal error: {exc!r}")
+
+    async def _record(self, item: dict[str, Any], outcome: Outcome) -> None:
+        for delay in (0.1, 0.5, 1, 2, 5):
+            try:
+                state = await asyncio.to_thread(recorder.record, self.store, self.name, item, outcome)
+                metrics.RECORDS.labels(self.name, state or "discarded").inc()
+                log.info("item recorded", key=item["key"], state=state, outcome=outcome.kind)
+                return
+            except Exception:
+                log.exception("recording failed; retrying")
+                await asyncio.sleep(delay)
+        # still failing: the lease expires and another attempt runs (same idempotency key)
+
+    async def _release(self, item: dict[str, Any], cause: str) -> None:
+        try:
+            released = await asyncio.to_thread(recorder.release, self.store, self.name, item, cause)
+        except Exception:  # the lease expires instead: the item is not lost
+            log.exception("release failed; the lease will expire")
+            return
+        if released:
+            metrics.RELEASES.labels(self.name).inc()
+            log.info("item released", key=item["key"], cause=cause)
 
     async def _heartbeat(self) -> None:
         interval = max(self.lease.total_seconds() / 3, 0.05)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import logging
-import signal
 from typing import Optional
 
+import structlog
 import typer
 from rich.console import Console
 
 from ..config import Settings
 from .cli_catalog import catalog_app
+from .cli_fallout import fallout_app
 from .cli_order import order_app
+from .cli_systems import systems_app
 from .cli_task import task_app
 
 app = typer.Typer(help="ordertower: order management and orchestration (TMF622).",
@@ -21,7 +21,12 @@ app = typer.Typer(help="ordertower: order management and orchestration (TMF622).
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(order_app, name="order")
 app.add_typer(task_app, name="task")
+app.add_typer(fallout_app, name="fallout")
+app.add_typer(systems_app, name="systems")
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 console = Console(stderr=True)
+log = structlog.get_logger("ordertower")
 
 
 def _is_loopback(host: str) -> bool:
@@ -41,11 +46,12 @@ def _startup_problem(exc: Exception) -> None:
         for p in exc.problems:
             console.print(f"  {p}", markup=False, highlight=False)
     else:
-        console.print(f"[red]Cannot start:[/red] {exc}", markup=True, highlight=False)
+        console.print(f"[red]Cannot start:[/red] {exc}", markup=True, highlight=False,
+                      soft_wrap=True)
     raise typer.Exit(1)
 
 
-def _bootstrap(settings: Settings, database: str | None, catalog: str | None):
+def _bootstrap(settings: Settings, database: str | None, catalog: str | None, role: str = "serve"):
     """Flags override the environment; a start-up problem is reported plainly (exit 1)."""
     from ..bootstrap import bootstrap
 
@@ -54,15 +60,34 @@ def _bootstrap(settings: Settings, database: str | None, catalog: str | None):
     if catalog:
         settings.catalog_path = catalog
     try:
-        return bootstrap(settings)
+        return bootstrap(settings, role=role)
     except Exception as exc:
         _startup_problem(exc)
 
 
+def _logging(log_format: str | None, log_level: str) -> None:
+    from ..logs import configure_logging
+
+    try:
+        configure_logging(log_format, log_level)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2)
+
+
+LOG_FORMAT = typer.Option(None, "--log-format", help="json or console; default "
+                          "$ORDERTOWER_LOG_FORMAT, else console on a terminal and json elsewhere.")
+LOG_LEVEL = typer.Option("info", "--log-level", help="debug, info, warning or error.")
+GRACE = typer.Option(30.0, "--grace-seconds", min=0, help="On SIGTERM: how long running items "
+                     "may take to finish before they are released (not charged).")
+NO_MIGRATE = typer.Option(False, "--no-migrate", help="Do not upgrade the schema at start; "
+                          "refuse to start unless it is at head ('ordertower db upgrade').")
+
+
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8080, help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", envvar="ORDERTOWER_HOST", help="Address to listen on."),
+    port: int = typer.Option(8080, envvar="ORDERTOWER_PORT", help="Port to listen on."),
     database: Optional[str] = typer.Option(None, help="Database URL (sqlite:///file.db or "
                                            "postgresql://user@host:5432/name); default "
                                            "$ORDERTOWER_DATABASE_URL or sqlite:///ordertower.db."),
@@ -72,63 +97,118 @@ def serve(
     no_simulators: bool = typer.Option(False, "--no-simulators", help="Do not mount the simulators."),
     no_auth: bool = typer.Option(False, "--no-auth", help="No access control (loopback only)."),
     lease_seconds: float = typer.Option(30.0, help="Lease of a claimed item, renewed while it runs."),
-    log_level: str = typer.Option("info", help="Server log level."),
+    grace_seconds: float = GRACE,
+    no_migrate: bool = NO_MIGRATE,
+    log_format: Optional[str] = LOG_FORMAT,
+    log_level: str = LOG_LEVEL,
 ) -> None:
-    """Run the API, the console, the simulators and in-process workers."""
-    import uvicorn
-
+    """Run the API, the simulators and in-process workers (the web console is not built yet)."""
     from ..services.access import ensure_admin_key
     from .api.app import create_app
+    from .processes import run_server
 
-    if no_auth and not _is_loopback(host):
-        console.print(f"[red]--no-auth serves only a loopback address; refusing to listen on {host}.[/red]")
-        raise typer.Exit(2)
+    _logging(log_format, log_level)
     settings = Settings(host=host, port=port, workers=workers, simulators=not no_simulators,
-                        lease_seconds=lease_seconds)
+                        lease_seconds=lease_seconds, grace_seconds=grace_seconds,
+                        migrate=not no_migrate)
     if no_auth:
         settings.auth = False
-    container = _bootstrap(settings, database, catalog)
+    if not settings.auth and not _is_loopback(host):  # the flag or ORDERTOWER_NO_AUTH
+        console.print(f"[red]Access control is off (--no-auth or ORDERTOWER_NO_AUTH): serving "
+                      f"only a loopback address; refusing to listen on {host}.[/red]")
+        raise typer.Exit(2)
+    container = _bootstrap(settings, database, catalog, role="serve")
     if settings.auth:
         key = ensure_admin_key(container.store, settings.bootstrap_key)
         if key:
             console.print("[bold yellow]First start: your admin API key (shown once; keep it; "
                           "send it as 'Authorization: Bearer KEY'):[/bold yellow]")
             typer.echo(key, err=True)
-    console.print(f"ordertower on http://{host}:{port}  database {settings.database_url}  "
-                  f"catalog {container.catalog.version}  workers {workers}"
-                  + ("  simulators on" if settings.simulators else ""), highlight=False)
-    uvicorn.run(create_app(container), host=host, port=port, log_level=log_level)
+    log.info("serving", url=f"http://{host}:{port}", public_url=container.executors.callback_base,
+             database=_safe_url(settings.database_url), catalog=container.catalog.version,
+             workers=workers, simulators=settings.simulators, auth=settings.auth)
+    run_server(create_app(container), container, host, port)
 
 
 @app.command()
 def worker(
     database: Optional[str] = typer.Option(None, help="Database URL (as for serve)."),
     catalog: Optional[str] = typer.Option(None, help="Catalog file or folder."),
-    simulators_url: Optional[str] = typer.Option(None, help="Where the simulators are "
-                                                 "(default http://127.0.0.1:8080/simulators)."),
+    simulators_url: Optional[str] = typer.Option(None, help="Where the simulators are; default: "
+                                                 "under the public URL serve recorded in the database."),
     lease_seconds: float = typer.Option(30.0, help="Lease of a claimed item."),
     poll_seconds: float = typer.Option(0.5, help="Longest sleep when idle."),
     max_in_flight: int = typer.Option(200, help="Items run at once by this process."),
+    metrics_port: int = typer.Option(0, "--metrics-port", min=0, envvar="ORDERTOWER_METRICS_PORT",
+                                     help="Serve this worker's /metrics on this port (0: off)."),
+    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Address of /metrics."),
+    grace_seconds: float = GRACE,
+    no_migrate: bool = NO_MIGRATE,
+    log_format: Optional[str] = LOG_FORMAT,
+    log_level: str = LOG_LEVEL,
 ) -> None:
     """Run a worker process only (scale-out): claims and runs plan items."""
-    logging.basicConfig(level=logging.INFO)
+    from .processes import run_worker
+
+    _logging(log_format, log_level)
     settings = Settings(workers=1, lease_seconds=lease_seconds, poll_seconds=poll_seconds,
-                        max_in_flight=max_in_flight)
+                        max_in_flight=max_in_flight, grace_seconds=grace_seconds,
+                        migrate=not no_migrate)
     if simulators_url:
         settings.simulators_url = simulators_url
-    container = _bootstrap(settings, database, catalog)
+    container = _bootstrap(settings, database, catalog, role="worker")
+    if metrics_port:
+        from prometheus_client import start_http_server
 
-    async def main() -> None:
-        await container.start_workers(1)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        console.print(f"worker {container.workers[0].name} on {settings.database_url}", highlight=False)
-        await stop.wait()
-        await container.stop()
+        start_http_server(metrics_port, addr=metrics_host)
+    log.info("worker process ready", database=_safe_url(settings.database_url),
+             public_url=container.executors.callback_base, catalog=container.catalog.version)
+    run_worker(container)
 
-    asyncio.run(main())
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable URL)"
+
+
+@db_app.command("upgrade")
+def db_upgrade(database: Optional[str] = typer.Option(None, help="Database URL (as for serve).")) -> None:
+    """Bring the database schema to head (safe while other processes start)."""
+    from ..adapters.store.database import create_db_engine
+    from ..adapters.store.migrate import upgrade
+
+    settings = Settings()
+    url = database or settings.database_url
+    try:
+        engine = create_db_engine(url)
+        before, after = upgrade(engine)
+    except Exception as exc:
+        _startup_problem(exc)
+    if before == after:
+        typer.echo(f"schema already at head ({after}) on {_safe_url(url)}")
+    else:
+        typer.echo(f"schema upgraded from {before or 'empty'} to {after} on {_safe_url(url)}")
+
+
+@db_app.command("status")
+def db_status(database: Optional[str] = typer.Option(None, help="Database URL (as for serve).")) -> None:
+    """Show the schema's revision; exit 1 when it is not at head."""
+    from ..adapters.store.database import create_db_engine
+    from ..adapters.store.migrate import schema_status
+
+    url = database or Settings().database_url
+    try:
+        status = schema_status(create_db_engine(url))
+    except Exception as exc:
+        _startup_problem(exc)
+    typer.echo(f"{status.describe()} on {_safe_url(url)}")
+    if not status.at_head:
+        raise typer.Exit(1)
 
 
 def main() -> None:

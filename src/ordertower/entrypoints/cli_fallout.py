@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from .cli_http import JSON, KEY, URL, Api, console, print_json, read_json_file, short_time
+from .cli_http import JSON, KEY, URL, Api, console, folding_table, print_json, read_json_file, short_time
 
 fallout_app = typer.Typer(help="The fallout queue: items that failed beyond their retries.",
                           no_args_is_help=True)
@@ -32,16 +31,9 @@ def list_fallout(system: Optional[str] = typer.Option(None, help="Only items cal
     if not items:
         console.print("No items in fallout.")
         return
-    table = Table(title=f"{len(items)} item(s) in fallout", title_justify="left")
     wide = console.width >= 100
-    table.add_column("item id", overflow="fold")
-    table.add_column("order", overflow="fold")
-    table.add_column("item", overflow="fold")
-    table.add_column("system", overflow="fold")
-    table.add_column("tries", justify="right", overflow="fold")
-    if wide:
-        table.add_column("since", overflow="fold")
-    table.add_column("error", overflow="fold")
+    table = folding_table(f"{len(items)} item(s) in fallout", "item id", "order", "item",
+                          "system", "tries", "since" if wide else None, "error")
     for i in items:
         table.add_row(Text(i["id"]), Text(i["order"]), Text(i["name"]), Text(i["system"] or ""),
                       str(i["attempts"]), *([short_time(i.get("since"))] if wide else []),

@@ -14,6 +14,7 @@ from typing import Any, NoReturn, Optional
 import httpx
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -132,3 +133,13 @@ def short_time(value: Optional[str]) -> str:
     if not value:
         return ""
     return value.replace("T", " ")[:19]
+
+
+def folding_table(title: str, *columns: str | None, **options: Any) -> Table:
+    """A table whose cells fold rather than overflow the terminal; ``None`` columns (left out
+    on a narrow terminal) are skipped. A column named ``tries`` is right-aligned."""
+    table = Table(title=title, title_justify="left", **options)
+    for name in columns:
+        if name is not None:
+            table.add_column(name, overflow="fold", justify="right" if name == "tries" else "left")
+    return table

@@ -19,7 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..domain.lifecycle import FINAL_ITEM_STATES, FINAL_ORDER_STATES
-from .cli_http import JSON, KEY, URL, Api, console, fail, print_json, read_json_file, short_time
+from .cli_http import (JSON, KEY, URL, Api, console, fail, folding_table, print_json,
+                       read_json_file, short_time)
 
 order_app = typer.Typer(help="Submit, find, follow and cancel orders.", no_args_is_help=True)
 ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
@@ -50,20 +51,12 @@ def plan_table(items: list[dict], title: str | Text | None = None, *, ids: bool 
         still_open = [n for n, i in enumerate(items) if i["state"] not in FINAL_ITEM_STATES]
         ended = [n for n, i in enumerate(items) if i["state"] in FINAL_ITEM_STATES]
         shown = [items[n] for n in sorted((still_open + ended)[:limit])]
-    table = Table(title=title, title_justify="left", caption_justify="left",
-                  caption=(f"{len(shown)} of {len(items)} items shown" if len(shown) < len(items) else None))
     wide = console.width >= 100
-    if ids:
-        table.add_column("id", overflow="fold")
-    table.add_column("item", overflow="fold")
-    if wide:
-        table.add_column("type", overflow="fold")
-    table.add_column("system", overflow="fold")
-    table.add_column("state", overflow="fold")
-    table.add_column("tries", justify="right", overflow="fold")
-    if wide:
-        table.add_column("ponr", overflow="fold")
-    table.add_column("last error", overflow="fold")
+    table = folding_table(title, "id" if ids else None, "item", "type" if wide else None, "system",
+                          "state", "tries", "ponr" if wide else None, "last error",
+                          caption_justify="left",
+                          caption=(f"{len(shown)} of {len(items)} items shown"
+                                   if len(shown) < len(items) else None))
     for item in shown:
         name = item["name"] + (" (ponr)" if item["ponr"] and not wide else "")
         error = item.get("last_error") or ""
@@ -257,15 +250,10 @@ def list_orders(
         console.print(f"No orders (of {total} matching)." if total else "No orders match.")
         return
     title = f"orders {offset + 1}-{offset + len(orders)} of {total}"
-    table = Table(title=title, title_justify="left",
-                  caption=(f"next: --offset {offset + len(orders)}" if offset + len(orders) < total else None),
-                  caption_justify="left")
-    table.add_column("id", overflow="fold")
-    table.add_column("state", overflow="fold")
-    table.add_column("customer", overflow="fold")
-    table.add_column("externalId", overflow="fold")
-    table.add_column("ordered", overflow="fold")
-    table.add_column("completed", overflow="fold")
+    table = folding_table(title, "id", "state", "customer", "externalId", "ordered", "completed",
+                          caption=(f"next: --offset {offset + len(orders)}"
+                                   if offset + len(orders) < total else None),
+                          caption_justify="left")
     for o in orders:
         table.add_row(Text(o["id"]), _state(o.get("state", ""), ORDER_STYLE), Text(_customer(o)),
                       Text(o.get("externalId") or ""), short_time(o.get("orderDate")),

@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from .cli_http import JSON, KEY, URL, Api, console, print_json, short_time
+from .cli_http import JSON, KEY, URL, Api, console, folding_table, print_json, short_time
 
 systems_app = typer.Typer(help="Fulfillment systems: their state; take one offline or online.",
                           no_args_is_help=True)
@@ -29,12 +28,8 @@ def list_systems(as_json: bool = JSON, url: str = URL, key: Optional[str] = KEY)
     if as_json:
         print_json(systems)
         return
-    table = Table(title=f"{len(systems)} system(s)", title_justify="left")
-    table.add_column("system", overflow="fold")
-    table.add_column("state", overflow="fold")
-    table.add_column("items", overflow="fold")
-    table.add_column("changed", overflow="fold")
-    table.add_column("reason", overflow="fold")
+    table = folding_table(f"{len(systems)} system(s)", "system", "state", "items", "changed",
+                          "reason")
     for s in systems:
         state = Text("offline", style="bold yellow") if s["offline"] else Text("online", style="green")
         changed = " ".join(x for x in (short_time(s.get("changed_at")), s.get("changed_by") or "") if x)

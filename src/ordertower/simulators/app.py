@@ -266,7 +266,10 @@ def create_simulators_app(
         if reason == "offline":
             return fail(reason)
         if state.settings.latency_ms:
-            await asyncio.sleep(state.settings.latency_ms / 1000)
+            try:
+                await asyncio.sleep(state.settings.latency_ms / 1000)
+            except asyncio.CancelledError:  # the server shuts down: answer, don't crash
+                return fail("shutdown")
         if reason is not None:
             return fail(reason)
 

@@ -9,8 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from ...domain.errors import DomainError, Issue
+from .request_log import client_disconnected
 
 log = structlog.get_logger("ordertower.api")
 PROBLEM_TYPE = "https://ordertower.dev/problems/"
@@ -75,6 +77,8 @@ def install(app: FastAPI) -> None:
         return problem_response(exc.status_code, "http-" + str(exc.status_code),
                                 titles.get(exc.status_code, "Error"), str(exc.detail),
                                 headers=getattr(exc, "headers", None))
+
+    app.add_exception_handler(ClientDisconnect, client_disconnected)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception):  # pragma: no cover - a bug, but answer well
