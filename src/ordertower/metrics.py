@@ -31,7 +31,8 @@ HTTP_SECONDS = Histogram("ordertower_http_request_duration_seconds", "Time to an
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 
 
-def callout_outcome(ok: bool, waiting: bool, retryable: bool) -> str:
-    if ok:
-        return "accepted" if waiting else "ok"
-    return "retryable" if retryable else "fatal"
+def callout_outcome(outcome) -> str:
+    """ok, accepted (an asynchronous reply is to come), retryable or fatal."""
+    if outcome.ok:
+        return "ok" if outcome.kind == "done" else "accepted"
+    return "retryable" if outcome.retryable else "fatal"

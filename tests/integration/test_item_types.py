@@ -215,8 +215,8 @@ def test_a_wait_item_completes_when_its_condition_holds(engine):
 
     # the network reports the line live (an interim reply of another system would do the same)
     with engine.container.store.uow() as uow:
-        from ordertower.engine import recorder
-        recorder.update_line(uow, engine.item(order_id, "wait-live") | {"order_id": order_id, "revision": 1,
+        from ordertower.engine import items
+        items.update_line(uow, engine.item(order_id, "wait-live") | {"order_id": order_id, "revision": 1,
                                                                         "line_id": line_id},
                              {"status": "done"})
         uow.commit()

@@ -1,5 +1,5 @@
 """Executors: one per plan item type. Each turns an item into an Outcome; none writes to
-the database (the recorder does, in one transaction)."""
+the database (engine/recording.py does, in one transaction)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ..domain.conditions import MISSING
 from ..domain.routing import route_queue
 from ..domain.templates import render
 from .auto_steps import StepContext, StepFailed, registered_steps
-from .outcomes import Outcome
+from .outcomes import Outcome, OutcomeKind
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 EXCERPT = 2000
@@ -78,8 +78,7 @@ class Executors:
         if kind == "callout":
             outcome = await self.callout(item, order, line, callback_url)
             system = item.get("system") or ""
-            metrics.CALLOUTS.labels(system, metrics.callout_outcome(
-                outcome.ok, outcome.waiting, outcome.retryable)).inc()
+            metrics.CALLOUTS.labels(system, metrics.callout_outcome(outcome)).inc()
             if outcome.request is not None:  # a request was sent
                 metrics.CALLOUT_SECONDS.labels(system).observe(outcome.duration_ms / 1000)
             return outcome
@@ -87,16 +86,15 @@ class Executors:
             # in a thread: a large order's plan-order step must not block the event loop
             return await asyncio.to_thread(self.auto, item, order, line, lines)
         if kind == "milestone":
-            return Outcome(ok=True, output={"milestone": item["step_id"]})
+            return Outcome.done(output={"milestone": item["step_id"]})
         if kind == "manual":
             return self.manual(item, order, line)
         if kind == "wait":
-            return Outcome(ok=True, waiting=True, wait=True)
-        return Outcome(ok=False, retryable=False,
-                       error=f"item type '{kind}' cannot be executed by this version of ordertower")
+            return Outcome(OutcomeKind.WAIT)
+        return Outcome.failed(f"item type '{kind}' cannot be executed by this version of ordertower")
 
     def manual(self, item, order, line) -> Outcome:
-        """A task for a person: routed to a queue now, offered to a member by the recorder."""
+        """A task for a person: routed to a queue now, offered to a member when the outcome is recorded."""
         catalog = self._catalog()
         declared = item["spec"].get("queue") or ""
         queue_id, rule = route_queue(declared, catalog, routing_lookup(order, line))
@@ -105,7 +103,7 @@ class Executors:
                 "customer": order.get("customer_id"), "item": item["key"],
                 "line": line["line_id"] if line else None,
                 "attributes": dict(line["attributes"]) if line else {}}
-        return Outcome(ok=True, waiting=True, task={
+        return Outcome(OutcomeKind.TASK, task={
             "queue": queue_id, "routed_by": rule, "name": item["name"], "data": data,
             "members": list(queue.members) if queue else [],
             "strategy": queue.strategy if queue else "round-robin"})
@@ -113,21 +111,21 @@ class Executors:
     def auto(self, item, order, line, lines) -> Outcome:
         step = registered_steps().get(item["spec"].get("step") or "")
         if step is None:
-            return Outcome(ok=False, error=f"unknown auto step '{item['spec'].get('step')}'")
+            return Outcome.failed(f"unknown auto step '{item['spec'].get('step')}'")
         started = time.perf_counter()
         ctx = StepContext(order=order, item=item, line=line, lines=lines, catalog=self._catalog())
         try:
             result = step(ctx)
         except StepFailed as exc:
-            return Outcome(ok=False, retryable=exc.retryable, error=exc.detail)
-        return Outcome(ok=True, output=result.output, assets=result.assets, planned=result.planned,
+            return Outcome.failed(exc.detail, retryable=exc.retryable)
+        return Outcome.done(output=result.output, assets=result.assets, planned=result.planned,
                        duration_ms=int((time.perf_counter() - started) * 1000))
 
     async def callout(self, item, order, line, callback_url: str | None = None) -> Outcome:
         spec = item["spec"]["request"]
         system = self._catalog().system_by_id.get(item["system"])
         if system is None:
-            return Outcome(ok=False, error=f"system '{item['system']}' is not in the catalog")
+            return Outcome.failed(f"system '{item['system']}' is not in the catalog")
         values = template_values(order, line, item, callback_url)
         url = resolve_base_url(system.base_url, self.url_substitutions) + render(spec["path"], values)
         override = item["spec"].get("request_override")
@@ -146,11 +144,11 @@ class Executors:
             resp = await self.callouts.send(spec["method"], url, json=body, headers=headers,
                                             timeout=system.timeout.total_seconds())
         except httpx.TimeoutException as exc:
-            return Outcome(ok=False, retryable=True, request=request, error=f"time-out: {exc!r}",
+            return Outcome.failed(f"time-out: {exc!r}", retryable=True, request=request,
                            duration_ms=int((time.perf_counter() - started) * 1000))
         except httpx.HTTPError as exc:
-            return Outcome(ok=False, retryable=True, request=request,
-                           error=f"connection error: {exc!r}", transport_error=True,
+            return Outcome.failed(f"connection error: {exc!r}", retryable=True, request=request,
+                                  transport_error=True,
                            duration_ms=int((time.perf_counter() - started) * 1000))
         duration = int((time.perf_counter() - started) * 1000)
         excerpt = resp.text[:EXCERPT]
@@ -159,13 +157,14 @@ class Executors:
         if 200 <= resp.status_code < 300:
             output = resp.body if isinstance(resp.body, dict) else {"body": resp.body}
             accepted = resp.status_code == 202 and callback_url is not None
-            return Outcome(ok=True, output=output, waiting=accepted, **common)
+            return Outcome(OutcomeKind.ACCEPTED if accepted else OutcomeKind.DONE, output=output,
+                           **common)
         detail = resp.body.get("detail") if isinstance(resp.body, dict) else None
         error = f"{system.id} answered {resp.status_code}" + (f": {detail}" if detail else "")
         if resp.status_code in RETRYABLE_STATUS:
-            return Outcome(ok=False, retryable=True, error=error,
+            return Outcome.failed(error, retryable=True,
                            retry_after=_retry_after({k.lower(): v for k, v in resp.headers.items()}),
                            **common)
-        return Outcome(ok=False, retryable=False, error=error, **common)
+        return Outcome.failed(error, **common)
 
 

@@ -1,14 +1,23 @@
-"""What running one plan item produced."""
+"""What running one plan item produced: one ``kind``, and what goes with it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+
+class OutcomeKind(StrEnum):
+    DONE = "done"          # the work is done
+    FAILED = "failed"      # it failed; ``retryable`` says whether another attempt may help
+    ACCEPTED = "accepted"  # an asynchronous callout was accepted: the answer comes by callback
+    TASK = "task"          # a manual item: a task for a person was made (``task``)
+    WAIT = "wait"          # a wait item: its condition is evaluated when the outcome is recorded
 
 
 @dataclass
 class Outcome:
-    ok: bool
+    kind: OutcomeKind
     retryable: bool = False
     output: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -18,14 +27,28 @@ class Outcome:
     duration_ms: int = 0
     retry_after: float | None = None
     assets: list[dict[str, Any]] = field(default_factory=list)
-    # the item is not done yet: it waits for a callback, a person (task) or a condition
-    waiting: bool = False
-    task: dict[str, Any] | None = None  # manual: queue, routed_by, name, data
-    wait: bool = False  # wait item: the recorder evaluates its condition
+    task: dict[str, Any] | None = None  # TASK: queue, routed_by, name, data, members, strategy
     planned: Any = None  # plan-order: the lines and plan to store (plan_order.PlannedOrder)
     # the request could not be delivered (connection refused, reset): no reply was read
     transport_error: bool = False
 
+    @classmethod
+    def done(cls, **details: Any) -> "Outcome":
+        return cls(OutcomeKind.DONE, **details)
+
+    @classmethod
+    def failed(cls, error: str, *, retryable: bool = False, **details: Any) -> "Outcome":
+        return cls(OutcomeKind.FAILED, retryable=retryable, error=error, **details)
+
     @property
-    def kind(self) -> str:
-        return "ok" if self.ok else ("retryable" if self.retryable else "fatal")
+    def ok(self) -> bool:
+        return self.kind is not OutcomeKind.FAILED
+
+    @property
+    def attempt_outcome(self) -> str:
+        """How the attempt is recorded: ok, waiting, retryable or fatal."""
+        if self.kind is OutcomeKind.DONE:
+            return "ok"
+        if self.ok:
+            return "waiting"
+        return "retryable" if self.retryable else "fatal"

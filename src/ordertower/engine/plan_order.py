@@ -3,7 +3,7 @@
 An order with more items than ``Settings.inline_planning_limit`` is stored ``acknowledged``
 with one plan item, ``plan-order``. A worker runs it like any auto step: it decomposes the
 order and builds its plan (pure domain functions, against the installed base read when the
-order was placed), and the recorder writes the lines and the plan in the transaction that
+order was placed), and ``record_plan`` writes the lines and the plan in the transaction that
 completes the item. The order stays ``acknowledged`` until then. If the catalog cannot
 fulfil the order, it is ``rejected`` with the reason, as a small order would have been refused.
 """
@@ -19,7 +19,9 @@ from ..domain.errors import InvalidOrder
 from ..domain.inventory import InstalledBase
 from ..domain.orders import OrderItem, root_of, roots_with_asset_changes
 from ..domain.planning import Plan, PlannedItem, build_plan
+from ..domain.lifecycle import OrderState
 from .auto_steps import StepContext, StepResult, auto_step
+from .transitions import transition_order
 
 PLAN_ORDER_STEP = "plan-order"
 INLINE_PLANNING_LIMIT = 500  # order items planned in the request; more: by a worker
@@ -72,3 +74,20 @@ def plan_order(ctx: StepContext) -> StepResult:
                           planned=PlannedOrder(catalog_version=version, rejection=str(exc)))
     return StepResult(output={"lines": len(lines), "plan_items": len(plan.items)},
                       planned=PlannedOrder(lines, plan, version))
+
+
+def record_plan(uow, row: dict[str, Any], order: dict[str, Any], planned) -> None:
+    """Write what the ``plan-order`` step made for a large order (engine/plan_order.py): its
+    lines and plan, after the planning item; or its rejection."""
+    now = uow.clock.now()
+    if planned.rejection:
+        transition_order(uow, order, OrderState.REJECTED, planned.rejection,
+                         state_reason=planned.rejection)
+        return
+    with collector_paused(len(planned.lines) >= 1000):  # tens of thousands of rows
+        uow.orders.add_lines(order["id"], row["revision"], planned.lines)
+        uow.plan.add_plan(order["id"], row["revision"], planned.plan, now,
+                          not_before=order.get("requested_start_date"),
+                          first_position=row["position"] + 1)
+    if planned.catalog_version:
+        uow.orders.update(order["id"], catalog_version=planned.catalog_version)

@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 
 from .. import metrics
-from . import recorder
+from . import callback_tokens, item_context, jeopardy, leases, recording, timers
 from .executors import Executors
 from .outcomes import Outcome
 
@@ -138,11 +138,11 @@ class Worker:
     async def run_once(self) -> int:
         """One cycle: housekeeping, then claim what is due and start running it."""
         try:
-            await asyncio.to_thread(recorder.expire_leases, self.store)
-            await asyncio.to_thread(recorder.sweep_timers, self.store)
+            await asyncio.to_thread(leases.expire_leases, self.store)
+            await asyncio.to_thread(timers.sweep_timers, self.store)
             if time.monotonic() - self._last_jeopardy >= self.jeopardy_seconds:
                 self._last_jeopardy = time.monotonic()
-                await asyncio.to_thread(recorder.sweep_jeopardy, self.store)
+                await asyncio.to_thread(jeopardy.sweep_jeopardy, self.store)
         except Exception:  # housekeeping must never stop the worker
             log.exception("housekeeping failed", worker=self.name)
         if self._stop_requested:
@@ -170,7 +170,7 @@ class Worker:
             return []
         saturated = [s for s, n in self._per_system.items() if n >= self.system_limits.get(s, 10**9)]
         try:
-            rows = await asyncio.to_thread(recorder.claim, self.store, self.name, room, self.lease,
+            rows = await asyncio.to_thread(leases.claim, self.store, self.name, room, self.lease,
                                            saturated, self.system_limits)
         except Exception:  # database briefly unavailable: back off, never die
             log.exception("claim failed", worker=self.name)
@@ -208,10 +208,10 @@ class Worker:
 
     async def _run_item(self, item: dict[str, Any]) -> Outcome:
         try:
-            order, line, lines = await asyncio.to_thread(recorder.load_context, self.store, item)
+            order, line, lines = await asyncio.to_thread(item_context.load_context, self.store, item)
             callback_url = None
             if item["type"] == "callout" and item["spec"].get("reply") == "async":
-                token = await asyncio.to_thread(recorder.issue_callback_token, self.store, item)
+                token = await asyncio.to_thread(callback_tokens.issue_callback_token, self.store, item)
                 callback_url = self.executors.callback_url(token)
             limiter = self.rate_limiters.get(item.get("system") or "")
             if limiter is not None:
@@ -219,14 +219,14 @@ class Worker:
             return await self.executors.run(item, order, line, lines, callback_url)
         except Exception as exc:  # an executor bug must not lose the item
             log.exception("item execution failed")
-            return Outcome(ok=False, retryable=True, error=f"internal error: {exc!r}")
+            return Outcome.failed(f"internal error: {exc!r}", retryable=True)
 
     async def _record(self, item: dict[str, Any], outcome: Outcome) -> None:
         for delay in (0.1, 0.5, 1, 2, 5):
             try:
-                state = await asyncio.to_thread(recorder.record, self.store, self.name, item, outcome)
+                state = await asyncio.to_thread(recording.record, self.store, self.name, item, outcome)
                 metrics.RECORDS.labels(self.name, state or "discarded").inc()
-                log.info("item recorded", key=item["key"], state=state, outcome=outcome.kind)
+                log.info("item recorded", key=item["key"], state=state, outcome=outcome.attempt_outcome)
                 return
             except Exception:
                 log.exception("recording failed; retrying")
@@ -235,7 +235,7 @@ class Worker:
 
     async def _release(self, item: dict[str, Any], cause: str) -> None:
         try:
-            released = await asyncio.to_thread(recorder.release, self.store, self.name, item, cause)
+            released = await asyncio.to_thread(leases.release, self.store, self.name, item, cause)
         except Exception:  # the lease expires instead: the item is not lost
             log.exception("release failed; the lease will expire")
             return
@@ -250,6 +250,6 @@ class Worker:
             ids = list(self._running)
             if ids:
                 try:
-                    await asyncio.to_thread(recorder.renew_leases, self.store, self.name, ids, self.lease)
+                    await asyncio.to_thread(leases.renew_leases, self.store, self.name, ids, self.lease)
                 except Exception:
                     log.exception("lease renewal failed", worker=self.name)

@@ -27,7 +27,7 @@ from ..domain.orders import ItemInput, OrderItem, validate_items, with_asset_ids
 from ..domain.revisions import line_delta, touched_roots
 from ..domain.rules import (AMENDABLE_ORDER_STATES, ItemIsPastPointOfNoReturn, OrderIsNotAmendable,
                             RevisionIsStale, RevisionSuperseded, check_point_of_no_return)
-from ..engine import recorder
+from ..engine import locks, order_state
 from ..engine.plan_order import plan_items
 from ..engine.transitions import transition_item
 from .changes import withdraw
@@ -105,7 +105,7 @@ def queue_revision(store, catalog: LoadedCatalog, cmd: AmendOrder) -> str:
 def apply_revisions(store, catalog: LoadedCatalog, order_id: str) -> None:
     """Apply the newest queued revision of the order; supersede the older queued ones."""
     with store.uow() as uow:
-        order, _ = recorder.lock(uow, order_id)
+        order, _ = locks.lock(uow, order_id)
         queued = uow.changes.revisions(order_id, "queued")
         if not queued:
             return
@@ -252,7 +252,7 @@ def _revise(uow, catalog: LoadedCatalog, order: dict[str, Any], rev: dict[str, A
     body = dict(order["body"]) | {k: v for k, v in rev["body"].items() if k != "revision"}
     uow.orders.update(order["id"], revision=new_rev, items=rev["items"], body=body, updated_at=now)
     uow.plan.released()
-    recorder.settle_order(uow, order["id"])
+    order_state.settle_order(uow, order["id"])
     actions = {"kept": sorted(r["key"] for r in carried.values()),
                "new": sorted(fresh_keys), "cancelled": done["cancelled"],
                "left_running": done["running"], "kept_done": done["kept"],

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..domain.errors import Issue, NotFound
 from ..domain.lifecycle import ItemState
-from ..engine import recorder
+from ..engine import callback_tokens, items, locks
 from .errors import BadInput, Conflict, Gone
 
 STATUSES = ("inProgress", "completed", "failed")
@@ -43,12 +43,12 @@ def _validate(payload: Any, line_product, catalog) -> dict[str, Any]:
 def receive_callback(store, catalog, token: str, payload: Any) -> dict[str, Any]:
     with store.uow() as uow:
         now = uow.clock.now()
-        hashed = recorder.token_hash(token)
+        hashed = callback_tokens.token_hash(token)
         peek = uow.orchestration.token(hashed)
         if peek is None:
             raise NotFound("callback", "(token)")
         item_peek = uow.plan.get(peek["item_id"])
-        order, item = recorder.lock(uow, item_peek["order_id"], item_peek["id"])  # order, item, token
+        order, item = locks.lock(uow, item_peek["order_id"], item_peek["id"])  # order, item, token
         row = uow.orchestration.token(hashed, for_update=True)
         if row["used_at"] is not None:
             raise Conflict("this callback URL was already used for the final reply", "token")
@@ -61,7 +61,7 @@ def receive_callback(store, catalog, token: str, payload: Any) -> dict[str, Any]
         if item["state"] not in (ItemState.WAITING, ItemState.RUNNING):
             raise Conflict(f"plan item is {item['state']}, no longer waiting for a reply", "token")
         status = payload["status"]
-        recorder.update_line(uow, item, payload.get("attributes") or {})
+        items.update_line(uow, item, payload.get("attributes") or {})
         if status == "inProgress":
             uow.orchestration.update_token(row["token_hash"], interim_count=row["interim_count"] + 1)
             uow.events.add("PlanItemProgressEvent", {"item": item["id"], "key": item["key"],
@@ -69,15 +69,15 @@ def receive_callback(store, catalog, token: str, payload: Any) -> dict[str, Any]
                            now, order_id=item["order_id"], item_id=item["id"])
             state = item["state"]
         elif item["state"] == ItemState.RUNNING:
-            # the reply overtook the recording of the 202: keep it for the recorder
+            # the reply overtook the recording of the 202: kept for when the 202 is recorded
             uow.orchestration.update_token(row["token_hash"], used_at=now, early_result=payload)
             state = ItemState.RUNNING
         else:
             uow.orchestration.update_token(row["token_hash"], used_at=now)
             if status == "completed":
-                state = recorder.complete(uow, item, order, payload.get("result") or {}, "callback: completed")
+                state = items.complete(uow, item, order, payload.get("result") or {}, "callback: completed")
             else:
-                state = recorder.fail(uow, item, order, payload.get("error") or "the system reported failure",
+                state = items.fail(uow, item, order, payload.get("error") or "the system reported failure",
                                       bool(payload.get("retryable")))
         uow.commit()
         return {"item": item["id"], "state": str(state), "status": status}

@@ -17,14 +17,14 @@ from ..adapters.store.repositories import new_id
 from ..domain.errors import DomainError, NotFound
 from ..domain.lifecycle import OrderState
 from ..domain.rules import AMENDABLE_ORDER_STATES, OrderIsNotAmendable, check_point_of_no_return
-from ..engine import recorder
+from ..engine import locks, order_state
 from ..engine.transitions import transition_order
 from .changes import withdraw
 
 
 def cancel(store, order_id: str, reason: str) -> str:
     with store.uow() as uow:
-        order, _ = recorder.lock(uow, order_id)
+        order, _ = locks.lock(uow, order_id)
         if order is None:
             raise NotFound("product order", order_id)
         state = cancel_in(uow, order, reason)
@@ -44,14 +44,14 @@ def cancel_in(uow, order: dict[str, Any], reason: str) -> str:
     order = transition_order(uow, order, OrderState.PENDING_CANCELLATION, reason,
                              state_reason=reason)
     withdraw(uow, current, order["revision"], f"order cancelled: {reason}", cancelling=True)
-    recorder.settle_order(uow, order["id"])
+    order_state.settle_order(uow, order["id"])
     return uow.orders.get(order["id"])["state"]
 
 
 def request_cancellation(store, order_id: str, reason: str | None, body: dict[str, Any]) -> dict[str, Any]:
     """TMF622 cancelProductOrder: acknowledged -> inProgress -> done | terminatedWithError."""
     with store.uow() as uow:
-        order, _ = recorder.lock(uow, order_id)
+        order, _ = locks.lock(uow, order_id)
         if order is None:
             raise NotFound("product order", order_id)
         now = uow.clock.now()

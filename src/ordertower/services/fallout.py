@@ -14,7 +14,7 @@ from typing import Any
 from ..adapters.store.repositories import new_id
 from ..domain.errors import Issue, NotFound
 from ..domain.lifecycle import ItemState
-from ..engine import recorder
+from ..engine import items, locks, order_state
 from ..engine.transitions import transition_item
 from .errors import BadInput, Conflict
 
@@ -54,7 +54,7 @@ def act(store, item_id: str, action: str, actor: str, reason: str | None = None,
         peek = uow.plan.get(item_id)
         if peek is None:
             raise NotFound("plan item", item_id)
-        order, item = recorder.lock(uow, peek["order_id"], item_id)
+        order, item = locks.lock(uow, peek["order_id"], item_id)
         # one fallout episode of an item = its attempt count (a new fallout needs a new attempt)
         key = dedupe or f"{action}:{item_id}:{item['attempts']}"
         done = uow.orchestration.action(key)
@@ -73,14 +73,14 @@ def act(store, item_id: str, action: str, actor: str, reason: str | None = None,
             uow.plan.set_spec(item_id, spec)
             transition_item(uow, item, ItemState.READY, cause, not_before=None, finished_at=None)
             uow.plan.released()
-            recorder.settle_order(uow, order["id"])
+            order_state.settle_order(uow, order["id"])
         elif action == "complete":
             details["output"] = output or {}
-            recorder.complete(uow, item, order, output or {}, cause)
+            items.complete(uow, item, order, output or {}, cause)
         elif action == "skip":
             skipped = transition_item(uow, item, ItemState.SKIPPED, cause, finished_at=now)
-            recorder.release_successors(uow, skipped)
-            recorder.settle_order(uow, order["id"])
+            items.release_successors(uow, skipped)
+            order_state.settle_order(uow, order["id"])
         else:
             from .cancel_order import cancel_in
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..domain.errors import Issue, NotFound
 from ..domain.lifecycle import ItemState
-from ..engine import recorder
+from ..engine import items, locks
 from .errors import BadInput, Conflict
 
 
@@ -53,7 +53,7 @@ def complete_task(store, task_id: str, by: str, output: Any) -> dict[str, Any]:
         peek = uow.orchestration.task(task_id)
         if peek is None:
             raise NotFound("task", task_id)
-        order, _ = recorder.lock(uow, peek["order_id"])
+        order, _ = locks.lock(uow, peek["order_id"])
         task = uow.orchestration.task(task_id, for_update=True)
         if task["state"] == "completed" and task["completed_by"] == by:
             return task  # a double click acts once
@@ -67,7 +67,7 @@ def complete_task(store, task_id: str, by: str, output: Any) -> dict[str, Any]:
         now = uow.clock.now()
         uow.orchestration.update_task(task_id, task["state"], state="completed", output=output or {},
                                       completed_at=now, completed_by=by, assignee=task["assignee"] or by)
-        recorder.complete(uow, item, order, output or {}, f"task completed by {by}")
+        items.complete(uow, item, order, output or {}, f"task completed by {by}")
         uow.commit()
         return task | {"state": "completed", "output": output or {}, "completed_by": by,
                        "completed_at": now}

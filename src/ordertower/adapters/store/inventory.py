@@ -1,7 +1,7 @@
 """The installed base in the store: a customer's assets and technical inventory items.
 
 ``snapshot`` reads what decomposition compares an order with; ``record_change`` writes what
-a completed bundle changed for one asset (called by the recorder, inside the transaction
+a completed bundle changed for one asset (called when an assetize step completes, inside the transaction
 that completes the ``assetize`` item), as ``InstalledBase.apply`` does in memory."""
 
 from __future__ import annotations

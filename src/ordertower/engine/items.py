@@ -1,0 +1,146 @@
+"""The two ends of a plan item, the one API that workers, callbacks, tasks and operator actions
+call inside their unit of work: ``complete`` (outputs into the line, assets, compensation
+bookkeeping, successors released, order settled) and ``fail`` (retry later, or fallout)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from ..adapters.store.repositories import new_id
+from ..domain.catalog import RetryPolicy
+from ..domain.jeopardy import GREEN
+from ..domain.lifecycle import ItemState, OrderState
+from ..domain.retry import attempts_left, next_delay
+from .leases import LEASE_FREE
+from .order_state import settle_order
+from .transitions import transition_item, transition_order
+
+_rng = random.Random()
+
+def complete(uow, row: dict[str, Any], order: dict[str, Any], output: dict[str, Any], cause: str,
+             assets: list[dict[str, Any]] | None = None) -> str:
+    """Complete an item: outputs into its line, assets, successors released, order state."""
+    now = uow.clock.now()
+    _apply_outputs(uow, row, output)
+    for asset in assets or []:
+        _record_asset(uow, order, asset, now)
+    transition_item(uow, row, ItemState.COMPLETED, cause, output=output, finished_at=now,
+                    last_error=None, deadline_at=None, jeopardy=GREEN, **LEASE_FREE)
+    if (row.get("jeopardy") or GREEN) != GREEN:
+        uow.events.add("JeopardyChangeEvent", {"item": row["id"], "key": row["key"],
+                                               "from": row["jeopardy"], "to": GREEN}, now,
+                       order_id=row["order_id"], item_id=row["id"])
+    _reconcile_compensation(uow, row, cause)
+    release_successors(uow, row)
+    settle_order(uow, order["id"])
+    return ItemState.COMPLETED
+
+
+def _reconcile_compensation(uow, row: dict[str, Any], cause: str) -> None:
+    spec = row["spec"]
+    if spec.get("compensates"):  # this item undid another: that one is now compensated
+        original = uow.plan.get(spec["compensates"], for_update=True)
+        if original["state"] == ItemState.COMPLETED:
+            original = transition_item(uow, original, ItemState.COMPENSATING, cause)
+        if original["state"] == ItemState.COMPENSATING:
+            transition_item(uow, original, ItemState.COMPENSATED, f"undone by {row['name']}")
+    elif spec.get("compensated_by"):  # withdrawn while it ran: its outcome is kept, then undone
+        done = uow.plan.get(row["id"])
+        transition_item(uow, done, ItemState.COMPENSATING, "withdrawn by a revision while it ran; "
+                        "its compensation follows")
+
+
+def _is_withdrawn(row: dict[str, Any], order: dict[str, Any]) -> bool:
+    """Work a revision or cancellation withdrew while it ran (compensations are not)."""
+    if row["spec"].get("compensates"):
+        return False
+    return row["revision"] != order["revision"] or order["state"] == OrderState.PENDING_CANCELLATION
+
+
+def fail(uow, row: dict[str, Any], order: dict[str, Any], error: str, retryable: bool,
+         retry_after: float | None = None) -> str:
+    """A failed attempt: retry later if the policy has attempts left, else fallout."""
+    now = uow.clock.now()
+    spec = row["spec"]
+    policy = RetryPolicy.model_validate(spec["retry"]) if spec.get("retry") else None
+    counted = row["attempts"] - int(spec.get("attempt_offset", 0))
+    if _is_withdrawn(row, order):
+        failed = transition_item(uow, row, ItemState.FALLOUT, f"failed: {error}", last_error=error,
+                                 finished_at=now, deadline_at=None, **LEASE_FREE)
+        transition_item(uow, failed, ItemState.CANCELLED, "withdrawn: its failure is discarded")
+        comp_id = spec.get("compensated_by")
+        if comp_id:  # nothing was done, so nothing to undo
+            comp = uow.plan.get(comp_id, for_update=True)
+            if comp["state"] == ItemState.PENDING:
+                comp = transition_item(uow, comp, ItemState.SKIPPED, "nothing to undo: the work failed",
+                                       finished_at=now)
+                release_successors(uow, comp)
+        settle_order(uow, order["id"])
+        return ItemState.CANCELLED
+    if retryable and attempts_left(policy, counted):
+        assert policy is not None
+        delay = next_delay(policy, counted, _rng, retry_after)
+        transition_item(uow, row, ItemState.RETRYING,
+                        f"attempt {row['attempts']} failed: {error}; next in {delay.total_seconds():.1f}s",
+                        not_before=now + delay, last_error=error, deadline_at=None, **LEASE_FREE)
+        return ItemState.RETRYING
+    why = "retries spent" if retryable else "fatal error"
+    transition_item(uow, row, ItemState.FALLOUT, f"{why}: {error}", last_error=error,
+                    finished_at=now, deadline_at=None, **LEASE_FREE)
+    task = uow.orchestration.task_for_item(row["id"])
+    if task is not None:
+        uow.orchestration.update_task(task["id"], state="expired")
+    if order["state"] in (OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS):
+        transition_order(uow, order, OrderState.HELD, f"plan item {row['name']} is in fallout")
+    return ItemState.FALLOUT
+
+
+def release_successors(uow, row: dict[str, Any]) -> None:
+    now = uow.clock.now()
+    freed = uow.plan.decrement_pending(uow.plan.successors(row["id"]), now)
+    if not freed:
+        return
+    order = uow.orders.get(row["order_id"])
+    if order is not None and order["state"] == OrderState.PENDING_CANCELLATION:
+        undo = [s for s in freed if s["spec"].get("compensates")]
+        for succ in freed:
+            if not succ["spec"].get("compensates"):
+                transition_item(uow, succ, ItemState.CANCELLED, "order cancelled")
+        for succ in undo:
+            transition_item(uow, succ, ItemState.READY, f"dependencies done (last: {row['name']})")
+        if undo:
+            uow.plan.released()
+        return
+    offline = uow.orchestration.offline_systems()
+    for succ in freed:
+        ready = transition_item(uow, succ, ItemState.READY, f"dependencies done (last: {row['name']})")
+        if succ["system"] in offline:
+            transition_item(uow, ready, ItemState.ON_HOLD, f"system {succ['system']} is offline")
+    uow.plan.released()
+
+
+def _apply_outputs(uow, row: dict[str, Any], output: dict[str, Any]) -> None:
+    outputs = row["spec"].get("outputs") or {}
+    if not outputs or row["line_id"] is None:
+        return
+    updates = {attr: output[field] for attr, field in outputs.items() if field in output}
+    update_line(uow, row, updates)
+
+
+def update_line(uow, row: dict[str, Any], updates: dict[str, Any]) -> None:
+    if not updates or row["line_id"] is None:
+        return
+    line = uow.orders.line(row["order_id"], row["revision"], row["line_id"])
+    if line is None:
+        return
+    uow.orders.update_line_attributes(row["order_id"], row["revision"], row["line_id"],
+                                      dict(line["attributes"]) | updates)
+
+
+def _record_asset(uow, order: dict[str, Any], asset: dict[str, Any], now) -> None:
+    """Record one change of the installed base that an ``assetize`` step produced: the asset
+    added, modified or terminated, and the inventory items its lines keep or leave
+    (adapters/store/inventory.py). Idempotent."""
+    for kind, payload in uow.inventory.record_change(order, asset, now, new_id):
+        uow.events.add(kind, payload, now, order_id=order["id"])

@@ -1,0 +1,35 @@
+"""Jeopardy: items running past their expected duration, orders projected to finish after
+their requested completion date. Recomputed by a periodic sweep; each change is an event."""
+
+from __future__ import annotations
+
+from ..domain.jeopardy import GREEN, item_jeopardy, order_jeopardy
+
+def sweep_jeopardy(store, limit: int = 1000) -> int:
+    """Recompute jeopardy of open orders and their items; raise an event on each change."""
+    changes = 0
+    with store.uow() as uow:
+        now = uow.clock.now()
+        for order_id in uow.orders.open_ids(limit):
+            order = uow.orders.lock_if_free(order_id)
+            if order is None:  # being changed right now: the next sweep sees it
+                continue
+            items = uow.plan.for_order(order_id, order["revision"])
+            level, projection = order_jeopardy(items, now, order["requested_completion_date"])
+            if level != (order["jeopardy"] or GREEN) or projection != order["projected_completion"]:
+                uow.orders.update(order_id, jeopardy=level, projected_completion=projection)
+                if level != (order["jeopardy"] or GREEN):
+                    uow.events.add("JeopardyChangeEvent", {
+                        "order": order_id, "from": order["jeopardy"] or GREEN, "to": level,
+                        "projected_completion": projection.isoformat()}, now, order_id=order_id)
+                    changes += 1
+            for item in items:
+                level = item_jeopardy(item, now)
+                if level != (item["jeopardy"] or GREEN):
+                    uow.plan.set_jeopardy(item["id"], level)
+                    uow.events.add("JeopardyChangeEvent", {
+                        "item": item["id"], "key": item["key"], "from": item["jeopardy"] or GREEN,
+                        "to": level}, now, order_id=order_id, item_id=item["id"])
+                    changes += 1
+        uow.commit()
+    return changes

@@ -1,0 +1,80 @@
+"""The queue protocol: claiming due plan items with a lease, renewing it while they run,
+returning the items of a worker that stopped renewing, and giving back unfinished ones."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from ..domain.lifecycle import ItemState, OrderState
+from .locks import lock
+from .transitions import transition_item, transition_order
+
+log = structlog.get_logger("ordertower.engine")
+LEASE_FREE = {"lease_owner": None, "lease_until": None}
+
+def claim(store, worker: str, limit: int, lease: timedelta, exclude_systems=(),
+          limits: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    with store.uow() as uow:
+        now = uow.clock.now()
+        offline = uow.orchestration.offline_systems()
+        capacity = None
+        if limits:
+            running = uow.plan.running_per_system()
+            capacity = {s: max(n - running.get(s, 0), 0) for s, n in limits.items()}
+        rows = uow.plan.claim(worker, limit, now, now + lease, set(exclude_systems) | offline, capacity)
+        if not rows:
+            return []
+        uow.events.add_many([{
+            "type": "PlanItemStateChangeEvent", "order_id": r["order_id"], "item_id": r["id"],
+            "payload": {"item": r["id"], "key": r["key"], "name": r["name"],
+                        "from": r["previous_state"], "to": ItemState.RUNNING.value,
+                        "cause": f"claimed by {worker}", "attempts": r["attempts"]}} for r in rows], now)
+        # planning a large order is not fulfilment: the order stays acknowledged until planned
+        # orders locked by someone else (an amendment) are skipped: settle_order catches up
+        started = sorted({r["order_id"] for r in rows if r["step_id"] != "plan-order"})
+        for order in uow.orders.lock_acknowledged(started):
+            transition_order(uow, order, OrderState.IN_PROGRESS, "fulfillment started")
+        uow.commit()
+        return rows
+
+
+def expire_leases(store) -> list[dict[str, Any]]:
+    """Items whose worker stopped renewing its lease go back to ``ready`` for any worker."""
+    with store.uow() as uow:
+        rows = uow.plan.expired(uow.clock.now())
+        for row in rows:
+            transition_item(uow, row, ItemState.READY, f"lease of {row['lease_owner']} expired",
+                            **LEASE_FREE)
+            log.warning("lease expired", order_id=row["order_id"], item_id=row["id"], worker=row["lease_owner"])
+        if rows:
+            uow.plan.released()
+        uow.commit()
+        return rows
+
+
+def release(store, worker: str, item: dict[str, Any], cause: str) -> bool:
+    """Give back an item this worker claimed but will not finish (it is shutting down): the
+    item is ``ready`` again for any worker and the attempt it did not make is not charged.
+    Returns False when the worker no longer held it."""
+    with store.uow() as uow:
+        _order, row = lock(uow, item["order_id"], item["id"])
+        if row is None or row["state"] != ItemState.RUNNING or row["lease_owner"] != worker \
+                or row["attempts"] != item["attempts"]:
+            return False
+        transition_item(uow, row, ItemState.READY, cause, attempts=max(row["attempts"] - 1, 0),
+                        **LEASE_FREE)
+        uow.plan.released()
+        uow.commit()
+        return True
+
+
+def renew_leases(store, worker: str, ids: list[str], lease: timedelta) -> int:
+    if not ids:
+        return 0
+    with store.uow() as uow:
+        n = uow.plan.renew_leases(worker, ids, uow.clock.now() + lease)
+        uow.commit()
+        return n
