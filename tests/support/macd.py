@@ -72,7 +72,7 @@ def complete(base: InstalledBase, placed: Placed, catalog: Catalog,
                 return ln["attributes"].get(account.billing_account_id)
         return None
 
-    roots = sorted({p.spec["root_item_id"] for p in placed.plan.items if p.step_id == "assetize"})
+    roots = sorted({p.spec.root_item_id for p in placed.plan.items if p.step_id == "assetize"})
     changes = [c for root in roots for c in asset_changes(root, stored, lines, billing)]
     return base.apply(changes)
 

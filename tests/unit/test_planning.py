@@ -65,9 +65,9 @@ def test_items_come_in_topological_order(reference):
 def test_the_item_spec_carries_what_execution_needs(reference):
     activate = _plan(reference, SEED).item("2/mobile-line#activate")
 
-    assert activate.spec["request"]["path"] == "/lines/activate"
-    assert activate.spec["retry"]["strategy"] == "exponential"  # the network's policy
-    assert activate.spec["outputs"] == {"msisdn": "msisdn"}
+    assert activate.spec.request.path == "/lines/activate"
+    assert activate.spec.retry.strategy == "exponential"  # the network's policy
+    assert dict(activate.spec.outputs) == {"msisdn": "msisdn"}
     assert activate.expected_duration_s == 3600
 
 

@@ -12,6 +12,8 @@ once every item serving that bundle is done. The plan is checked to be acyclic.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,7 @@ from .conditions import MISSING
 from .catalog_checks import find_cycle
 from .decomposition import Decomposition, FulfillmentLine
 from .errors import InvalidOrder, Issue, PlanNotAcyclic
+from .item_spec import ItemSpec
 
 ASSETIZE_STEP = "assetize"
 
@@ -36,7 +39,7 @@ class PlannedItem:
     depends_on: list[str]
     root_item_ids: list[str]
     expected_duration_s: float | None = None
-    spec: dict[str, Any] = field(default_factory=dict)
+    spec: ItemSpec = field(default_factory=ItemSpec)
     skip_reason: str | None = None  # planned as `skipped`: its condition was false
 
     def as_dict(self) -> dict[str, Any]:
@@ -59,24 +62,16 @@ def item_key(line_id: str, step_id: str) -> str:
     return f"{line_id}#{step_id}"
 
 
-def _spec(item: ScenarioItem, catalog: Catalog) -> dict[str, Any]:
+def _spec(item: ScenarioItem, catalog: Catalog) -> ItemSpec:
     system = catalog.system_by_id.get(item.system) if item.system else None
-    retry = item.retry or (system.retry if system else None)
-    return {
-        "request": item.request.model_dump(mode="json") if item.request else None,
-        "compensation": item.compensation.model_dump(mode="json") if item.compensation else None,
-        "retry": retry.model_dump(mode="json") if retry else None,
-        "outputs": dict(item.outputs),
-        "step": item.step,
-        "queue": item.queue,
-        "reply": item.reply,
-        "timeout_s": item.timeout.total_seconds() if item.timeout else None,
-        "until": item.until,
-        "after_order": item.after_order,
-        "check_every_s": item.check_every.total_seconds(),
-        "compensate": item.compensation_strategy,
-        "compensation_queue": item.compensation_queue,
-    }
+    return ItemSpec(
+        request=item.request, compensation=item.compensation,
+        retry=item.retry or (system.retry if system else None),
+        outputs=MappingProxyType(dict(item.outputs)), step=item.step, queue=item.queue,
+        reply=item.reply, timeout_s=item.timeout.total_seconds() if item.timeout else None,
+        until=item.until, after_order=item.after_order,
+        check_every_s=item.check_every.total_seconds(), compensate=item.compensation_strategy,
+        compensation_queue=item.compensation_queue)
 
 
 def _skip_reason(item: ScenarioItem, line: FulfillmentLine, catalog: Catalog) -> str | None:
@@ -103,12 +98,12 @@ def build_plan(decomposition: Decomposition, catalog: Catalog, root_item_ids: li
     by_line: dict[str, dict[str, PlannedItem]] = {}
     missing: list[Issue] = []
     lines = decomposition.lines
-    specs: dict[int, dict[str, Any]] = {}  # one spec per scenario item, copied per plan item
+    specs: dict[int, ItemSpec] = {}  # one spec per scenario item, shared (it is frozen)
 
-    def spec_of(s_item: ScenarioItem) -> dict[str, Any]:
+    def spec_of(s_item: ScenarioItem) -> ItemSpec:
         if id(s_item) not in specs:
             specs[id(s_item)] = _spec(s_item, catalog)
-        return dict(specs[id(s_item)])
+        return specs[id(s_item)]
     for line in lines:
         if line.action == "noChange":
             continue
@@ -171,8 +166,7 @@ def build_plan(decomposition: Decomposition, catalog: Catalog, root_item_ids: li
             key=f"assetize/{root}", line_id=None, step_id=ASSETIZE_STEP,
             name=f"Record assets of item {root}", type="auto", system=None, ponr=False,
             depends_on=sorted(serving), root_item_ids=[root],
-            spec={"step": ASSETIZE_STEP, "root_item_id": root, "request": None,
-                  "compensation": None, "retry": None, "outputs": {}, "queue": None}))
+            spec=ItemSpec(step=ASSETIZE_STEP, root_item_id=root)))
 
     graph = {i.key: set(i.depends_on) for i in items}
     cycle = find_cycle(graph)

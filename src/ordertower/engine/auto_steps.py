@@ -58,7 +58,7 @@ def assetize(ctx: StepContext) -> StepResult:
     """Record what one bundle (root order item) changed in the installed base: its assets
     (TMF637 products) added, modified or terminated, and the technical inventory items its
     lines keep or leave (docs/catalog.md, "The installed base")."""
-    root = ctx.item["spec"]["root_item_id"]
+    root = ctx.item["spec"].root_item_id
     changes = asset_changes(root, ctx.order["items"], ctx.lines,
                             lambda lines: _billing_account(lines, ctx.catalog))
     return StepResult(output={"assets": len(changes)}, assets=changes)

@@ -14,7 +14,7 @@ def token_hash(token: str) -> str:
 def issue_callback_token(store, item: dict[str, Any]) -> str:
     """A single-use token for the asynchronous reply to this attempt (stored hashed)."""
     token = secrets.token_urlsafe(24)
-    timeout = item["spec"].get("timeout_s")
+    timeout = item["spec"].timeout_s
     with store.uow() as uow:
         now = uow.clock.now()
         uow.orchestration.add_token({

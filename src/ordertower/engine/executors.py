@@ -96,7 +96,7 @@ class Executors:
     def manual(self, item, order, line) -> Outcome:
         """A task for a person: routed to a queue now, offered to a member when the outcome is recorded."""
         catalog = self._catalog()
-        declared = item["spec"].get("queue") or ""
+        declared = item["spec"].queue or ""
         queue_id, rule = route_queue(declared, catalog, routing_lookup(order, line))
         queue = catalog.queue_by_id.get(queue_id)
         data = {"order": order["id"], "external_id": order.get("external_id"),
@@ -109,9 +109,9 @@ class Executors:
             "strategy": queue.strategy if queue else "round-robin"})
 
     def auto(self, item, order, line, lines) -> Outcome:
-        step = registered_steps().get(item["spec"].get("step") or "")
+        step = registered_steps().get(item["spec"].step or "")
         if step is None:
-            return Outcome.failed(f"unknown auto step '{item['spec'].get('step')}'")
+            return Outcome.failed(f"unknown auto step '{item['spec'].step}'")
         started = time.perf_counter()
         ctx = StepContext(order=order, item=item, line=line, lines=lines, catalog=self._catalog())
         try:
@@ -122,26 +122,26 @@ class Executors:
                        duration_ms=int((time.perf_counter() - started) * 1000))
 
     async def callout(self, item, order, line, callback_url: str | None = None) -> Outcome:
-        spec = item["spec"]["request"]
+        spec = item["spec"].request
         system = self._catalog().system_by_id.get(item["system"])
         if system is None:
             return Outcome.failed(f"system '{item['system']}' is not in the catalog")
         values = template_values(order, line, item, callback_url)
-        url = resolve_base_url(system.base_url, self.url_substitutions) + render(spec["path"], values)
-        override = item["spec"].get("request_override")
+        url = resolve_base_url(system.base_url, self.url_substitutions) + render(spec.path, values)
+        override = item["spec"].request_override
         if override is not None:  # an operator's edited request (fallout: retry with edits)
-            body = override.get("body")
+            body = override.body
         else:
-            body = render(spec.get("body"), values)
+            body = render(spec.body, values)
         if callback_url and isinstance(body, dict):
             body = {**body, "callback_url": callback_url}
-        request = {"method": spec["method"], "url": url, "body": body}
+        request = {"method": spec.method, "url": url, "body": body}
         headers = {"Idempotency-Key": item["id"], "X-Ordertower-Order": order["id"]}
         if callback_url:
             headers["X-Callback-Url"] = callback_url
         started = time.perf_counter()
         try:
-            resp = await self.callouts.send(spec["method"], url, json=body, headers=headers,
+            resp = await self.callouts.send(spec.method, url, json=body, headers=headers,
                                             timeout=system.timeout.total_seconds())
         except httpx.TimeoutException as exc:
             return Outcome.failed(f"time-out: {exc!r}", retryable=True, request=request,

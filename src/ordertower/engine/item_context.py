@@ -9,7 +9,7 @@ def load_context(store, item: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
     with store.read() as uow:
         order = uow.orders.get(item["order_id"])
         # a compensation reads the line of the revision whose work it undoes
-        lines = uow.orders.lines(item["order_id"], item["spec"].get("line_revision") or item["revision"])
+        lines = uow.orders.lines(item["order_id"], item["spec"].line_revision or item["revision"])
     assert order is not None
     line = next((ln for ln in lines if ln["line_id"] == item["line_id"]), None)
     return order, line, lines

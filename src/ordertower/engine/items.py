@@ -8,7 +8,6 @@ import random
 from typing import Any
 
 from ..adapters.store.repositories import new_id
-from ..domain.catalog import RetryPolicy
 from ..domain.jeopardy import GREEN
 from ..domain.lifecycle import ItemState, OrderState
 from ..domain.retry import attempts_left, next_delay
@@ -39,13 +38,13 @@ def complete(uow, row: dict[str, Any], order: dict[str, Any], output: dict[str, 
 
 def _reconcile_compensation(uow, row: dict[str, Any], cause: str) -> None:
     spec = row["spec"]
-    if spec.get("compensates"):  # this item undid another: that one is now compensated
-        original = uow.plan.get(spec["compensates"], for_update=True)
+    if spec.compensates:  # this item undid another: that one is now compensated
+        original = uow.plan.get(spec.compensates, for_update=True)
         if original["state"] == ItemState.COMPLETED:
             original = transition_item(uow, original, ItemState.COMPENSATING, cause)
         if original["state"] == ItemState.COMPENSATING:
             transition_item(uow, original, ItemState.COMPENSATED, f"undone by {row['name']}")
-    elif spec.get("compensated_by"):  # withdrawn while it ran: its outcome is kept, then undone
+    elif spec.compensated_by:  # withdrawn while it ran: its outcome is kept, then undone
         done = uow.plan.get(row["id"])
         transition_item(uow, done, ItemState.COMPENSATING, "withdrawn by a revision while it ran; "
                         "its compensation follows")
@@ -53,7 +52,7 @@ def _reconcile_compensation(uow, row: dict[str, Any], cause: str) -> None:
 
 def _is_withdrawn(row: dict[str, Any], order: dict[str, Any]) -> bool:
     """Work a revision or cancellation withdrew while it ran (compensations are not)."""
-    if row["spec"].get("compensates"):
+    if row["spec"].compensates:
         return False
     return row["revision"] != order["revision"] or order["state"] == OrderState.PENDING_CANCELLATION
 
@@ -63,13 +62,13 @@ def fail(uow, row: dict[str, Any], order: dict[str, Any], error: str, retryable:
     """A failed attempt: retry later if the policy has attempts left, else fallout."""
     now = uow.clock.now()
     spec = row["spec"]
-    policy = RetryPolicy.model_validate(spec["retry"]) if spec.get("retry") else None
-    counted = row["attempts"] - int(spec.get("attempt_offset", 0))
+    policy = spec.retry
+    counted = spec.attempts_counted(row["attempts"])
     if _is_withdrawn(row, order):
         failed = transition_item(uow, row, ItemState.FALLOUT, f"failed: {error}", last_error=error,
                                  finished_at=now, deadline_at=None, **LEASE_FREE)
         transition_item(uow, failed, ItemState.CANCELLED, "withdrawn: its failure is discarded")
-        comp_id = spec.get("compensated_by")
+        comp_id = spec.compensated_by
         if comp_id:  # nothing was done, so nothing to undo
             comp = uow.plan.get(comp_id, for_update=True)
             if comp["state"] == ItemState.PENDING:
@@ -103,9 +102,9 @@ def release_successors(uow, row: dict[str, Any]) -> None:
         return
     order = uow.orders.get(row["order_id"])
     if order is not None and order["state"] == OrderState.PENDING_CANCELLATION:
-        undo = [s for s in freed if s["spec"].get("compensates")]
+        undo = [s for s in freed if s["spec"].compensates]
         for succ in freed:
-            if not succ["spec"].get("compensates"):
+            if not succ["spec"].compensates:
                 transition_item(uow, succ, ItemState.CANCELLED, "order cancelled")
         for succ in undo:
             transition_item(uow, succ, ItemState.READY, f"dependencies done (last: {row['name']})")
@@ -121,7 +120,7 @@ def release_successors(uow, row: dict[str, Any]) -> None:
 
 
 def _apply_outputs(uow, row: dict[str, Any], output: dict[str, Any]) -> None:
-    outputs = row["spec"].get("outputs") or {}
+    outputs = row["spec"].outputs
     if not outputs or row["line_id"] is None:
         return
     updates = {attr: output[field] for attr, field in outputs.items() if field in output}

@@ -11,6 +11,7 @@ fulfil the order, it is ``rejected`` with the reason, as a small order would hav
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from ..collector import collector_paused
@@ -19,6 +20,7 @@ from ..domain.errors import InvalidOrder
 from ..domain.inventory import InstalledBase
 from ..domain.orders import OrderItem, root_of, roots_with_asset_changes
 from ..domain.planning import Plan, PlannedItem, build_plan
+from ..domain.item_spec import ItemSpec
 from ..domain.lifecycle import OrderState
 from .auto_steps import StepContext, StepResult, auto_step
 from .transitions import transition_order
@@ -43,8 +45,7 @@ def planning_plan(installed: InstalledBase) -> Plan:
         key=PLAN_ORDER_STEP, line_id=None, step_id=PLAN_ORDER_STEP,
         name="Decompose and plan the order", type="auto", system=None, ponr=False,
         depends_on=[], root_item_ids=[],
-        spec={"step": PLAN_ORDER_STEP, "installed_base": installed.as_dict(), "request": None,
-              "compensation": None, "retry": None, "outputs": {}, "queue": None})])
+        spec=ItemSpec(step=PLAN_ORDER_STEP, installed_base=MappingProxyType(installed.as_dict())))])
 
 
 def plan_items(items: list[OrderItem], catalog, customer_id: str | None, installed: InstalledBase,
@@ -63,7 +64,7 @@ def plan_items(items: list[OrderItem], catalog, customer_id: str | None, install
 @auto_step(PLAN_ORDER_STEP)
 def plan_order(ctx: StepContext) -> StepResult:
     items = [OrderItem.from_dict(i) for i in ctx.order["items"]]
-    installed = InstalledBase.from_dict(ctx.item["spec"].get("installed_base")
+    installed = InstalledBase.from_dict(ctx.item["spec"].installed_base
                                         or {"customer_id": ctx.order.get("customer_id")})
     version = getattr(ctx.catalog, "release", None)
     try:

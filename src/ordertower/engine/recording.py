@@ -53,8 +53,7 @@ def record(store, worker: str, item: dict[str, Any], outcome: Outcome) -> str | 
 
 def _start_waiting(uow, row, order, outcome: Outcome) -> str:
     now = uow.clock.now()
-    spec = row["spec"]
-    timeout = spec.get("timeout_s")
+    timeout = row["spec"].timeout_s
     deadline = now + timedelta(seconds=timeout) if timeout else None
     if outcome.kind is OutcomeKind.WAIT:
         return check_wait(uow, row | {"state": ItemState.RUNNING}, order, first=True)

@@ -16,14 +16,14 @@ from .transitions import transition_item
 def wait_status(uow, row: dict[str, Any], order: dict[str, Any]) -> tuple[bool, str]:
     """Whether a wait item's condition holds now, and what it is waiting for."""
     spec = row["spec"]
-    if spec.get("until"):
+    if spec.until:
         line = uow.orders.line(row["order_id"], row["revision"], row["line_id"]) if row["line_id"] else None
         attrs = line["attributes"] if line else {}
-        cond = parse_condition(spec["until"])
+        cond = parse_condition(spec.until)
         if cond.evaluate(lambda name: attrs.get(name, MISSING)):
-            return True, f"condition holds: {spec['until']}"
-        return False, f"waiting until {spec['until']}"
-    milestone = spec["after_order"]
+            return True, f"condition holds: {spec.until}"
+        return False, f"waiting until {spec.until}"
+    milestone = spec.after_order
     refs = order.get("related_orders") or []
     if not refs:
         return False, f"waiting for milestone '{milestone}' of related orders, but the order names none"
@@ -47,9 +47,9 @@ def check_wait(uow, row: dict[str, Any], order: dict[str, Any], first: bool = Fa
             row = transition_item(uow, row, ItemState.WAITING, "checking", **LEASE_FREE)
         return complete(uow, row, order, {"reason": why}, why)
     spec = row["spec"]
-    next_check = now + timedelta(seconds=spec.get("check_every_s") or 5)
+    next_check = now + timedelta(seconds=spec.check_every_s or 5)
     if first:
-        timeout = spec.get("timeout_s")
+        timeout = spec.timeout_s
         transition_item(uow, row, ItemState.WAITING, why, not_before=next_check, last_error=why,
                         deadline_at=now + timedelta(seconds=timeout) if timeout else None, **LEASE_FREE)
     else:
@@ -70,7 +70,7 @@ def sweep_timers(store) -> int:
             kind = {"callout": "no callback", "manual": "task not completed",
                     "wait": "condition not met"}.get(row["type"], "no answer")
             detail = f" ({row['last_error']})" if row["type"] == "wait" and row["last_error"] else ""
-            error = f"time-out: {kind} within {row['spec'].get('timeout_s'):g}s{detail}"
+            error = f"time-out: {kind} within {row['spec'].timeout_s:g}s{detail}"
             token = uow.orchestration.token_for(row["id"], row["attempts"])
             if token is not None and token["used_at"] is None:
                 uow.orchestration.update_token(token["token_hash"], used_at=now)

@@ -210,7 +210,7 @@ class Worker:
         try:
             order, line, lines = await asyncio.to_thread(item_context.load_context, self.store, item)
             callback_url = None
-            if item["type"] == "callout" and item["spec"].get("reply") == "async":
+            if item["type"] == "callout" and item["spec"].reply == "async":
                 token = await asyncio.to_thread(callback_tokens.issue_callback_token, self.store, item)
                 callback_url = self.executors.callback_url(token)
             limiter = self.rate_limiters.get(item.get("system") or "")

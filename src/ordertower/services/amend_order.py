@@ -164,11 +164,11 @@ def _revise(uow, catalog: LoadedCatalog, order: dict[str, Any], rev: dict[str, A
     planned = {p.key: p for p in plan.items}
     carried: dict[str, dict[str, Any]] = {}
     stopping: list[dict[str, Any]] = []
-    undoing = [r["id"] for r in rows if r["spec"].get("compensates")
+    undoing = [r["id"] for r in rows if r["spec"].compensates
                and r["state"] not in (ItemState.COMPLETED, ItemState.SKIPPED, ItemState.CANCELLED)]
     for row in current:
         if row["state"] in (ItemState.CANCELLED, ItemState.COMPENSATED, ItemState.COMPENSATING) \
-                or row["spec"].get("compensates"):
+                or row["spec"].compensates:
             continue
         affected = (row["line_id"] in affected_lines if row["line_id"] is not None
                     else bool(touched.intersection(row["root_item_ids"])))
@@ -178,7 +178,7 @@ def _revise(uow, catalog: LoadedCatalog, order: dict[str, Any], rev: dict[str, A
             stopping.append(row)
     # completed work its strategy says to keep ("ignore") stays done for the new revision
     for row in stopping:
-        if row["state"] == ItemState.COMPLETED and row["spec"].get("compensate") == "ignore" \
+        if row["state"] == ItemState.COMPLETED and row["spec"].compensate == "ignore" \
                 and row["key"] in planned:
             carried[row["key"]] = row
     stopping = [r for r in stopping if r["key"] not in carried or carried[r["key"]]["id"] != r["id"]]

@@ -16,16 +16,14 @@ from typing import Any
 
 from ..adapters.store.repositories import new_id
 from ..domain.lifecycle import ItemState
+from ..domain.item_spec import ItemSpec
 from ..engine.transitions import transition_item
 
 UNSTARTED = (ItemState.PENDING, ItemState.READY, ItemState.ON_HOLD, ItemState.RETRYING, ItemState.FALLOUT)
 
 
 def strategy(row: dict[str, Any]) -> str:
-    spec = row["spec"]
-    if spec.get("compensate"):
-        return spec["compensate"]
-    return "undo" if spec.get("compensation") else "redo"
+    return row["spec"].strategy()
 
 
 def needs_undoing(row: dict[str, Any], cancelling: bool) -> bool:
@@ -33,7 +31,7 @@ def needs_undoing(row: dict[str, Any], cancelling: bool) -> bool:
     new data to run it with) and it declares a compensation; ``ignore`` never."""
     how = strategy(row)
     return how in ("undo", "manual") or (cancelling and how == "redo"
-                                         and bool(row["spec"].get("compensation")))
+                                         and row["spec"].compensation is not None)
 
 
 def withdraw(uow, rows: list[dict[str, Any]], revision: int, cause: str, *,
@@ -46,7 +44,7 @@ def withdraw(uow, rows: list[dict[str, Any]], revision: int, cause: str, *,
     done: dict[str, Any] = {"cancelled": [], "running": [], "kept": [], "compensations": []}
     to_undo: list[dict[str, Any]] = []
     for row in rows:
-        if row["spec"].get("compensates"):
+        if row["spec"].compensates:
             continue  # an undoing under way is never withdrawn: it must happen
         state = row["state"]
         if state in UNSTARTED:
@@ -81,7 +79,7 @@ def withdraw(uow, rows: list[dict[str, Any]], revision: int, cause: str, *,
         comp["pending_deps"] = len(waits_for)
         comp["depends_on"] = [uow.plan.key_of(d) for d in waits_for]
         uow.plan.insert_rows([comp], [{"item_id": comp["id"], "depends_on_id": d} for d in waits_for])
-        uow.plan.set_spec(row["id"], dict(row["spec"]) | {"compensated_by": comp["id"]})
+        uow.plan.set_spec(row["id"], row["spec"].evolve(compensated_by=comp["id"]))
         if row["state"] == ItemState.COMPLETED:
             transition_item(uow, row, ItemState.COMPENSATING, f"{cause}: compensation planned")
         uow.events.add("PlanItemStateChangeEvent", {
@@ -98,14 +96,9 @@ def withdraw(uow, rows: list[dict[str, Any]], revision: int, cause: str, *,
 def _compensation_row(row: dict[str, Any], revision: int, now) -> dict[str, Any]:
     spec = row["spec"]
     manual = strategy(row) == "manual"
-    comp_spec = {
-        "request": None if manual else spec.get("compensation"), "compensation": None,
-        "retry": spec.get("retry"), "outputs": {}, "step": None,
-        "queue": spec.get("compensation_queue") if manual else None, "reply": "sync",
-        "timeout_s": None, "until": None, "after_order": None, "check_every_s": 5.0,
-        "compensate": "ignore", "compensation_queue": None,
-        "compensates": row["id"], "line_revision": row["revision"],
-    }
+    comp_spec = ItemSpec(request=None if manual else spec.compensation, retry=spec.retry,
+                         queue=spec.compensation_queue if manual else None, compensate="ignore",
+                         compensates=row["id"], line_revision=row["revision"])
     return {
         "id": new_id(), "order_id": row["order_id"], "revision": revision,
         "key": f"{row['key']}~undo@{revision}", "position": 100_000 + row["position"],

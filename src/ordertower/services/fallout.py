@@ -66,9 +66,9 @@ def act(store, item_id: str, action: str, actor: str, reason: str | None = None,
         cause = f"{action} by {actor}" + (f": {reason}" if reason else "")
         details: dict[str, Any] = {"from_state": item["state"], "error": item["last_error"]}
         if action == "retry":
-            spec = dict(item["spec"]) | {"attempt_offset": item["attempts"]}
+            spec = item["spec"].evolve(attempt_offset=item["attempts"])
             if request_body is not None:
-                spec["request_override"] = {"body": request_body}
+                spec = spec.with_override(request_body)
                 details["request_body"] = request_body
             uow.plan.set_spec(item_id, spec)
             transition_item(uow, item, ItemState.READY, cause, not_before=None, finished_at=None)

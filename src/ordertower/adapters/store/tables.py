@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from .item_specs import ItemSpecJSON
+
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -111,7 +113,7 @@ plan_items = sa.Table(
     sa.Column("finished_at", UTCDateTime),
     sa.Column("last_error", sa.Text),
     sa.Column("output", JSON),
-    sa.Column("spec", JSON, nullable=False),
+    sa.Column("spec", ItemSpecJSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("order_id", "revision", "key"),

@@ -1,0 +1,70 @@
+"""The JSON form of a plan item's ItemSpec (column ``plan_items.spec``), in one place.
+
+Keys absent from the JSON take their defaults, so specs written by earlier versions read as
+before; ``None`` values are not written."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from types import MappingProxyType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from ...domain.catalog import Request, RetryPolicy
+from ...domain.item_spec import EditedRequest, ItemSpec
+
+_FIELDS = {f.name for f in fields(ItemSpec)}
+_MODELS = {"request": Request, "compensation": Request, "retry": RetryPolicy}
+
+
+def spec_to_json(spec: ItemSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in _FIELDS:
+        value = getattr(spec, name)
+        if value is None:
+            continue
+        if name in _MODELS:
+            value = value.model_dump(mode="json")
+        elif name == "request_override":
+            value = {"body": value.body}
+        elif name in ("outputs", "installed_base"):
+            value = dict(value)
+        out[name] = value
+    return out
+
+
+def spec_from_json(data: dict[str, Any] | None) -> ItemSpec:
+    values: dict[str, Any] = {}
+    for name, value in (data or {}).items():
+        if name not in _FIELDS or value is None:
+            continue  # a key an earlier version wrote and no one reads any more
+        if name in _MODELS:
+            value = _MODELS[name].model_validate(value)
+        elif name == "request_override":
+            value = EditedRequest(value.get("body"))
+        elif name in ("outputs", "installed_base"):
+            value = MappingProxyType(dict(value))
+        values[name] = value
+    return ItemSpec(**values)
+
+
+class ItemSpecJSON(sa.types.TypeDecorator):
+    """The ``spec`` column: an ItemSpec in Python, JSON (JSONB on PostgreSQL) in the database."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(sa.JSON())
+
+    def process_bind_param(self, value, dialect):
+        if value is None or isinstance(value, dict):
+            return value
+        return spec_to_json(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else spec_from_json(value)
