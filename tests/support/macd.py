@@ -28,6 +28,7 @@ class Placed:
     items: list[OrderItem]
     decomposition: Decomposition
     plan: Plan
+    order_id: str = "O"
 
     @property
     def lines(self) -> list[FulfillmentLine]:
@@ -50,13 +51,14 @@ def place(catalog: Catalog, base: InstalledBase, *inputs: ItemInput, order_id: s
     parents = {i.id: i.parent_id for i in items}
     roots = sorted({root_of(i.id, parents) for i in items if i.offering_id})
     plan = build_plan(decomposition, catalog, roots, asset_roots=roots_with_asset_changes(items, base))
-    return Placed(items, decomposition, plan)
+    return Placed(items, decomposition, plan, order_id)
 
 
 def complete(base: InstalledBase, placed: Placed, catalog: Catalog,
              outputs: dict[str, dict[str, Any]] | None = None) -> InstalledBase:
     """The installed base once every plan item is done: ``outputs`` (per technical product)
-    are what the systems answered, written to the lines as callouts' outputs are."""
+    are what the systems answered, written to the lines as callouts' outputs are. The
+    assetize steps' changes are applied by production's rule (``installed_base_changes``)."""
     lines = []
     for ln in placed.lines:
         row = ln.as_dict() | {"line_id": ln.id}
@@ -74,7 +76,7 @@ def complete(base: InstalledBase, placed: Placed, catalog: Catalog,
 
     roots = sorted({p.spec.root_item_id for p in placed.plan.items if p.step_id == "assetize"})
     changes = [c for root in roots for c in asset_changes(root, stored, lines, billing)]
-    return base.apply(changes)
+    return base.apply(changes, order_id=placed.order_id)
 
 
 def asset_of(base: InstalledBase, offering: str, status: str = "active") -> str:

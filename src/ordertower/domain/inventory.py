@@ -13,14 +13,17 @@ made: ``<asset id>/<technical products from it>`` for item and root scope
 (``3f2a.../mobile-line``), ``account:<customer>/<product>`` for account scope and
 ``order:<order id>/<product>`` for order scope.
 
-``derive_line_action`` is the MACD rule: it compares what an order wants with what is
-installed and says what each line must do. Pure functions and data; no I/O.
+``derive_line_action`` is the MACD rule of decomposition: it compares what an order wants
+with what is installed and says what each line must do. ``installed_base_changes`` is the
+MACD rule of completion: what one change of an ``assetize`` step (``asset_changes``) does to
+the assets and items; the store's ``record_change`` and ``InstalledBase.apply`` both follow
+it. Pure functions and data; no I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 ACTIVE = "active"
 TERMINATED = "terminated"
@@ -34,11 +37,17 @@ class Asset:
     status: str = ACTIVE
     customer_id: str | None = None
     root_asset_id: str | None = None  # the bundle's root asset, for a child of a bundle
+    order_id: str | None = None  # the order that added it
+    order_item_id: str | None = None
+    lines: tuple[str, ...] = ()  # the fulfillment lines that realise it
+    billing_account_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "offering_id": self.offering_id, "attributes": dict(self.attributes),
                 "status": self.status, "customer_id": self.customer_id,
-                "root_asset_id": self.root_asset_id}
+                "root_asset_id": self.root_asset_id, "order_id": self.order_id,
+                "order_item_id": self.order_item_id, "lines": list(self.lines),
+                "billing_account_id": self.billing_account_id}
 
 
 @dataclass(frozen=True)
@@ -48,11 +57,12 @@ class InventoryItem:
     attributes: dict[str, Any]
     assets: tuple[str, ...]  # the assets that use it
     status: str = ACTIVE
+    lines: tuple[dict[str, Any], ...] = ()  # {order, line, action} that made or changed it
 
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "technical_product": self.technical_product,
                 "attributes": dict(self.attributes), "assets": list(self.assets),
-                "status": self.status}
+                "status": self.status, "lines": list(self.lines)}
 
 
 @dataclass
@@ -74,8 +84,9 @@ class InstalledBase:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "InstalledBase":
-        assets = [Asset(**a) for a in data.get("assets") or []]
-        items = [InventoryItem(**(i | {"assets": tuple(i["assets"])})) for i in data.get("items") or []]
+        assets = [Asset(**(a | {"lines": tuple(a.get("lines") or ())})) for a in data.get("assets") or []]
+        items = [InventoryItem(**(i | {"assets": tuple(i["assets"]), "lines": tuple(i.get("lines") or ())}))
+                 for i in data.get("items") or []]
         return cls(data.get("customer_id"), {a.id: a for a in assets}, {i.key: i for i in items})
 
     def relevant_to(self, asset_ids: Iterable[str]) -> "InstalledBase":
@@ -87,43 +98,27 @@ class InstalledBase:
         return InstalledBase(self.customer_id, {a: self.assets[a] for a in wanted if a in self.assets},
                              {k: v for k, v in self.items.items() if k.startswith(prefixes)})
 
-    def apply(self, changes: Iterable[dict[str, Any]]) -> "InstalledBase":
+    def apply(self, changes: Iterable[dict[str, Any]], *, order_id: str) -> "InstalledBase":
         """The installed base after the asset changes of a completed bundle (the records of
-        ``asset_changes``): what the store does in SQL, in memory (for tests and tools)."""
-        assets, items = dict(self.assets), dict(self.items)
+        ``asset_changes``) of order ``order_id``, in memory (for tests and tools): the rows
+        ``installed_base_changes`` says to write, as the store writes them."""
+        base = self
         for change in changes:
-            asset_id = change["asset_id"]
-            old = assets.get(asset_id)
-            if change["action"] == "add" and old is None:
-                assets[asset_id] = Asset(asset_id, change["offering_id"], dict(change["attributes"]),
-                                         customer_id=self.customer_id,
-                                         root_asset_id=change.get("root_asset_id"))
-            elif change["action"] == "modify" and old is not None:
-                assets[asset_id] = replace(old, attributes=old.attributes | change["attributes"])
-            elif change["action"] == "delete" and old is not None:
-                assets[asset_id] = replace(old, status=TERMINATED)
-            for use in change["inventory"]:
-                items = _use_item(items, asset_id, use)
-            if change["action"] == "delete":
-                for key, item in list(items.items()):
-                    if key.startswith(f"{asset_id}/"):
-                        items = _use_item(items, asset_id, {"key": key, "use": "leave"})
+            base = base._with(installed_base_changes(
+                change, base.assets.get(change["asset_id"]), base.items, order_id=order_id,
+                customer_id=base.customer_id, new_id=lambda: ""))  # item ids are not kept in memory
+        return base
+
+    def _with(self, changes: "InstalledBaseChanges") -> "InstalledBase":
+        assets, items = dict(self.assets), dict(self.items)
+        if changes.asset is not None:
+            assets[changes.asset.asset.id] = changes.asset.asset
+        for change in changes.items:
+            if change.item.status == ACTIVE:
+                items[change.item.key] = change.item
+            else:
+                items.pop(change.item.key, None)  # terminated: no longer in the active snapshot
         return InstalledBase(self.customer_id, assets, items)
-
-
-def _use_item(items: dict[str, InventoryItem], asset_id: str, use: dict[str, Any]) -> dict[str, InventoryItem]:
-    key = use["key"]
-    current = items.get(key)
-    if use["use"] == "keep":
-        users = tuple(dict.fromkeys((current.assets if current else ()) + (asset_id,)))
-        items[key] = InventoryItem(key, use["technical_product"], dict(use["attributes"]), users)
-    elif current is not None:
-        users = tuple(a for a in current.assets if a != asset_id)
-        if users and use.get("action") != "delete":
-            items[key] = replace(current, assets=users)
-        else:
-            del items[key]  # terminated: no longer in the active snapshot
-    return items
 
 
 # --- inventory keys ----------------------------------------------------------------------
@@ -245,3 +240,188 @@ def asset_changes(root_item_id: str, order_items: list[dict[str, Any]], lines: l
 def _asset_id(order_item: dict[str, Any]) -> str:
     return order_item.get("asset_id") or order_item.get("product_id") \
         or new_asset_anchor(order_item.get("id", "?"))
+
+
+# --- the MACD rule of completion ----------------------------------------------------------
+
+Event = tuple[str, dict[str, Any]]  # (event kind, payload)
+
+
+@dataclass(frozen=True)
+class RowsToRead:
+    """The rows ``installed_base_changes`` needs for a change, read (and locked) beforehand."""
+
+    asset_id: str
+    item_keys: tuple[str, ...]  # in the order the rule uses them (the lock order)
+    anchored: bool  # also every active item whose key starts with "<asset id>/"
+
+
+def rows_to_read(change: Mapping[str, Any]) -> RowsToRead:
+    keys = tuple(dict.fromkeys(use["key"] for use in change["inventory"]))
+    return RowsToRead(change["asset_id"], keys, change["action"] == "delete")
+
+
+@dataclass(frozen=True)
+class AssetInsert:
+    asset: Asset
+
+
+@dataclass(frozen=True)
+class AssetUpdate:
+    asset: Asset  # new attributes, lines and billing account
+
+
+@dataclass(frozen=True)
+class AssetTerminate:
+    asset: Asset
+
+
+@dataclass(frozen=True)
+class InventoryItemInsert:
+    id: str
+    customer_id: str | None
+    item: InventoryItem
+
+
+@dataclass(frozen=True)
+class InventoryItemUpdate:
+    item: InventoryItem  # kept: attributes, users, active again, traced
+
+
+@dataclass(frozen=True)
+class InventoryItemRelease:
+    item: InventoryItem  # left: one user fewer; terminated when ``item.status`` says so
+
+
+AssetChange = AssetInsert | AssetUpdate | AssetTerminate
+ItemChange = InventoryItemInsert | InventoryItemUpdate | InventoryItemRelease
+
+
+@dataclass(frozen=True)
+class InstalledBaseChanges:
+    """What one asset change writes; each row change carries the whole row after it."""
+
+    asset: AssetChange | None
+    items: tuple[ItemChange, ...]  # in order; an item may change more than once
+    events: tuple[Event, ...]
+
+    @property
+    def empty(self) -> bool:
+        return self.asset is None and not self.items and not self.events
+
+
+def installed_base_changes(change: Mapping[str, Any], asset: Asset | None,
+                           items: Mapping[str, InventoryItem], *, order_id: str,
+                           customer_id: str | None, new_id: Callable[[], str]) -> InstalledBaseChanges:
+    """The rows to write and the events to emit for one asset change of a completed bundle
+    (a record of ``asset_changes``): the one copy of this rule, which the store's
+    ``record_change`` and ``InstalledBase.apply`` both follow.
+
+    - The asset: ``add`` inserts it (``ProductCreateEvent``); an ``add`` of an asset its own
+      order recorded already with other attributes (the order was amended after its bundle
+      was recorded) makes the asset follow the order; ``modify`` merges the attributes (an
+      event only if one changed); ``delete`` terminates it (``ProductStateChangeEvent``)
+      unless it is terminated already. Anything else leaves the asset alone.
+    - An item a line keeps is inserted if missing; otherwise it takes the line's attributes,
+      is active again and gains the asset as a user.
+    - An item a line leaves loses the asset; it is terminated when nobody uses it any more
+      or when the line is a ``delete``: a shared (account-scope) item stays until its last
+      user is disconnected.
+    - On ``delete``, every item still active and anchored to the asset (``<asset id>/...``)
+      is left too, whether or not a line named it.
+
+    Idempotent: once what it returns is written, asking again returns nothing. ``asset`` is
+    the asset (None if there is none); ``items`` the inventory items by key, of any status,
+    for the keys of ``rows_to_read(change)`` that exist and, for a delete, every active item
+    anchored to the asset (others are ignored). ``new_id`` names an inserted item. No clock:
+    the writer stamps the times."""
+    asset_change, events = _asset_write(change, asset, order_id, customer_id)
+    asset_id = change["asset_id"]
+    rows: dict[str, InventoryItem | None] = dict(items)
+    out: list[ItemChange] = []
+
+    def use(key: str, keep: dict[str, Any] | None, line_id: str | None, action: str | None) -> None:
+        before = rows.get(key)
+        trace = {"order": order_id, "line": line_id, "action": action}
+        if keep is not None:
+            after = _kept(before, key, asset_id, keep, trace)
+        else:
+            after = _left(before, asset_id, action, trace)
+        if after == before or after is None:
+            return
+        rows[key] = after
+        if before is None:
+            out.append(InventoryItemInsert(new_id(), customer_id, after))
+        else:
+            out.append(InventoryItemUpdate(after) if keep is not None else InventoryItemRelease(after))
+
+    for u in change["inventory"]:
+        use(u["key"], u if u["use"] == "keep" else None, u.get("line_id"), u.get("action"))
+    if change["action"] == "delete":  # what only this asset used, and no line left, goes too
+        for key in sorted(k for k in rows if k.startswith(f"{asset_id}/")):
+            use(key, None, None, None)
+    return InstalledBaseChanges(asset_change, tuple(out), tuple(events))
+
+
+def _asset_write(change: Mapping[str, Any], current: Asset | None, order_id: str,
+                 customer_id: str | None) -> tuple[AssetChange | None, list[Event]]:
+    asset_id, action, item_id = change["asset_id"], change["action"], change["order_item_id"]
+    attributes = dict(change["attributes"])
+    billing = change.get("billing_account_id")
+    if action == "add" and current is None:
+        row = Asset(asset_id, change["offering_id"], attributes, ACTIVE, customer_id,
+                    change.get("root_asset_id"), order_id, item_id, tuple(change["lines"]), billing)
+        return AssetInsert(row), [("ProductCreateEvent", {"product": asset_id,
+                                                          "offering": change["offering_id"],
+                                                          "order_item": item_id})]
+    if current is None:
+        return None, []
+    if action == "add" and current.order_id == order_id and current.attributes != attributes:
+        # the same order, amended after its bundle was recorded: the asset follows it
+        row = replace(current, attributes=attributes, lines=tuple(change["lines"]),
+                      billing_account_id=billing or current.billing_account_id)
+        changed = sorted(k for k in set(attributes) | set(current.attributes)
+                         if current.attributes.get(k) != attributes.get(k))
+        return AssetUpdate(row), [_attribute_change(asset_id, item_id, changed)]
+    if action == "modify":
+        row = replace(current, attributes=current.attributes | attributes,
+                      billing_account_id=billing or current.billing_account_id)
+        if row == current:
+            return None, []
+        changed = sorted(k for k, v in attributes.items() if current.attributes.get(k) != v)
+        return AssetUpdate(row), [_attribute_change(asset_id, item_id, changed)] if changed else []
+    if action == "delete" and current.status != TERMINATED:
+        return AssetTerminate(replace(current, status=TERMINATED)), [
+            ("ProductStateChangeEvent", {"product": asset_id, "status": TERMINATED, "order_item": item_id})]
+    return None, []
+
+
+def _attribute_change(asset_id: str, item_id: str, changed: list[str]) -> Event:
+    return ("ProductAttributeValueChangeEvent", {"product": asset_id, "order_item": item_id,
+                                                 "changed": changed})
+
+
+def _kept(row: InventoryItem | None, key: str, asset_id: str, use: Mapping[str, Any],
+          trace: dict[str, Any]) -> InventoryItem:
+    if row is None:
+        return InventoryItem(key, use["technical_product"], dict(use["attributes"]), (asset_id,),
+                             ACTIVE, (trace,))
+    users = tuple(dict.fromkeys(row.assets)) if row.status == ACTIVE else ()
+    if asset_id not in users:
+        users += (asset_id,)
+    return replace(row, attributes=dict(use["attributes"]), assets=users, status=ACTIVE,
+                   lines=_traced(row.lines, trace))
+
+
+def _left(row: InventoryItem | None, asset_id: str, line_action: str | None,
+          trace: dict[str, Any]) -> InventoryItem | None:
+    if row is None or row.status != ACTIVE:
+        return row
+    users = tuple(a for a in row.assets if a != asset_id)
+    ends = not users or line_action == "delete"
+    return replace(row, assets=users, status=TERMINATED if ends else ACTIVE,
+                   lines=_traced(row.lines, trace))
+
+
+def _traced(lines: tuple[dict[str, Any], ...], trace: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    return tuple(lines) if trace in lines else tuple(lines) + (trace,)

@@ -2,7 +2,8 @@
 
 ``snapshot`` reads what decomposition compares an order with; ``record_change`` writes what
 a completed bundle changed for one asset (called when an assetize step completes, inside the transaction
-that completes the ``assetize`` item), as ``InstalledBase.apply`` does in memory."""
+that completes the ``assetize`` item) by the rule ``domain/inventory.installed_base_changes``,
+which ``InstalledBase.apply`` follows in memory too."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from ...domain.inventory import ACTIVE, TERMINATED, Asset, InstalledBase, InventoryItem
+from ...domain.inventory import (ACTIVE, Asset, AssetChange, AssetInsert, AssetTerminate, InstalledBase,
+                                 InventoryItem, InventoryItemInsert, installed_base_changes,
+                                 rows_to_read)
 from .tables import assets, inventory_items
 
 
@@ -44,7 +47,7 @@ class InventoryRepository:
         return InstalledBase(
             customer_id,
             {r["id"]: Asset(r["id"], r["offering_id"], dict(r["attributes"]), r["status"],
-                            r["customer_id"], r["root_asset_id"]) for r in asset_rows},
+                            r["customer_id"], r["root_asset_id"], r["order_id"]) for r in asset_rows},
             {r["key"]: InventoryItem(r["key"], r["technical_product"], dict(r["attributes"]),
                                      tuple(r["assets"]), r["status"]) for r in item_rows})
 
@@ -66,11 +69,13 @@ class InventoryRepository:
         row = self.conn.execute(q).mappings().first()
         return dict(row) if row else None
 
-    def anchored_to(self, asset_id: str) -> list[dict[str, Any]]:
-        """Items whose key starts with the asset's id (item and root scope)."""
+    def anchored_to(self, asset_id: str, *, for_update: bool = False) -> list[dict[str, Any]]:
+        """Active items whose key starts with the asset's id (item and root scope)."""
         q = sa.select(inventory_items).where(
             inventory_items.c.key.startswith(f"{asset_id}/", autoescape=True),
-            inventory_items.c.status == ACTIVE)
+            inventory_items.c.status == ACTIVE).order_by(inventory_items.c.key)
+        if for_update:
+            q = q.with_for_update()
         return [dict(r) for r in self.conn.execute(q).mappings()]
 
     # --- writing -----------------------------------------------------------------------
@@ -99,76 +104,60 @@ class InventoryRepository:
     def record_change(self, order: dict[str, Any], change: dict[str, Any], now: datetime,
                       new_id) -> list[tuple[str, dict[str, Any]]]:
         """Apply one asset change (``inventory.asset_changes``); returns the events to write.
-        Idempotent: recording the same change twice leaves the same rows."""
-        asset_id, action = change["asset_id"], change["action"]
-        events: list[tuple[str, dict[str, Any]]] = []
-        current = self.asset(asset_id, for_update=True)
-        if action == "add" and current is None:
+        The rule is ``domain/inventory.installed_base_changes``: read (and lock) the rows it
+        needs, ask it, write what it says. Idempotent: recording the same change twice
+        writes nothing the second time."""
+        while True:
+            planned = installed_base_changes(change, *self._rows_for(change), order_id=order["id"],
+                                             customer_id=order["customer_id"], new_id=new_id)
+            inserts = [c for c in planned.items if isinstance(c, InventoryItemInsert)]
+            if all(self._insert_item(c, now) for c in inserts):
+                break
+            # another transaction recorded a shared (account-scope) item since it was read:
+            # read again (what this loop inserted is read as already recorded, so unchanged)
+        self._write_asset(planned.asset, now)
+        for item_change in planned.items:
+            if not isinstance(item_change, InventoryItemInsert):
+                row = item_change.item
+                self.update_item(row.key, attributes=row.attributes, status=row.status,
+                                 assets=list(row.assets), lines=list(row.lines), updated_at=now)
+        return list(planned.events)
+
+    def _rows_for(self, change: dict[str, Any]) -> tuple[Asset | None, dict[str, InventoryItem]]:
+        """The rows the rule reads, locked in one order: the asset, then the items."""
+        reads = rows_to_read(change)
+        row = self.asset(reads.asset_id, for_update=True)
+        asset = None if row is None else Asset(
+            row["id"], row["offering_id"], dict(row["attributes"]), row["status"], row["customer_id"],
+            row["root_asset_id"], row["order_id"], row["order_item_id"], tuple(row["lines"]),
+            row["billing_account_id"])
+        rows = [self.item(key, for_update=True) for key in reads.item_keys]
+        if reads.anchored:
+            rows += self.anchored_to(reads.asset_id, for_update=True)
+        return asset, {r["key"]: InventoryItem(r["key"], r["technical_product"], dict(r["attributes"]),
+                                               tuple(r["assets"]), r["status"], tuple(r["lines"]))
+                       for r in rows if r is not None}
+
+    def _insert_item(self, change: InventoryItemInsert, now: datetime) -> bool:
+        row = change.item
+        return self.add_item({"id": change.id, "customer_id": change.customer_id, "key": row.key,
+                              "technical_product": row.technical_product, "attributes": row.attributes,
+                              "status": row.status, "assets": list(row.assets), "lines": list(row.lines),
+                              "created_at": now, "updated_at": now})
+
+    def _write_asset(self, change: AssetChange | None, now: datetime) -> None:
+        if change is None:
+            return
+        row = change.asset
+        if isinstance(change, AssetInsert):
             self.conn.execute(assets.insert().values(
-                id=asset_id, customer_id=order["customer_id"], offering_id=change["offering_id"],
-                name=change["offering_id"], status=ACTIVE, attributes=change["attributes"],
-                order_id=order["id"], order_item_id=change["order_item_id"], lines=change["lines"],
-                billing_account_id=change.get("billing_account_id"),
-                root_asset_id=change.get("root_asset_id"), created_at=now, updated_at=now))
-            events.append(("ProductCreateEvent", {"product": asset_id, "offering": change["offering_id"],
-                                                  "order_item": change["order_item_id"]}))
-        elif action == "add" and current is not None and current["order_id"] == order["id"] \
-                and current["attributes"] != change["attributes"]:
-            # the same order, amended after its bundle was recorded: the asset follows it
-            self.update_asset(asset_id, now, attributes=change["attributes"], lines=change["lines"],
-                              billing_account_id=change.get("billing_account_id")
-                              or current["billing_account_id"])
-            events.append(("ProductAttributeValueChangeEvent", {
-                "product": asset_id, "order_item": change["order_item_id"],
-                "changed": sorted(k for k in set(change["attributes"]) | set(current["attributes"])
-                                  if current["attributes"].get(k) != change["attributes"].get(k))}))
-        elif action == "modify" and current is not None:
-            attributes = dict(current["attributes"]) | change["attributes"]
-            if attributes != current["attributes"]:
-                events.append(("ProductAttributeValueChangeEvent", {
-                    "product": asset_id, "order_item": change["order_item_id"],
-                    "changed": sorted(k for k, v in change["attributes"].items()
-                                      if current["attributes"].get(k) != v)}))
-            self.update_asset(asset_id, now, attributes=attributes,
-                              billing_account_id=change.get("billing_account_id")
-                              or current["billing_account_id"])
-        elif action == "delete" and current is not None and current["status"] != TERMINATED:
-            self.update_asset(asset_id, now, status=TERMINATED, terminated_at=now)
-            events.append(("ProductStateChangeEvent", {"product": asset_id, "status": TERMINATED,
-                                                       "order_item": change["order_item_id"]}))
-        for use in change["inventory"]:
-            self._use(order, asset_id, use, now, new_id)
-        if action == "delete":  # what only this asset used, and no rule disconnected, goes too
-            for row in self.anchored_to(asset_id):
-                self._use(order, asset_id, {"key": row["key"], "use": "leave", "action": None,
-                                            "line_id": None}, now, new_id)
-        return events
-
-    def _use(self, order: dict[str, Any], asset_id: str, use: dict[str, Any], now: datetime,
-             new_id) -> None:
-        row = self.item(use["key"], for_update=True)
-        trace = [{"order": order["id"], "line": use.get("line_id"), "action": use.get("action")}]
-        if use["use"] == "keep":
-            if row is None:
-                if self.add_item({"id": new_id(), "customer_id": order["customer_id"], "key": use["key"],
-                                  "technical_product": use["technical_product"],
-                                  "attributes": use["attributes"], "status": ACTIVE, "assets": [asset_id],
-                                  "lines": trace, "created_at": now, "updated_at": now}):
-                    return
-                row = self.item(use["key"], for_update=True)
-            users = list(dict.fromkeys(row["assets"])) if row["status"] == ACTIVE else []
-            if asset_id not in users:
-                users.append(asset_id)
-            self.update_item(use["key"], attributes=use["attributes"], status=ACTIVE, assets=users,
-                             lines=_traced(row["lines"], trace), updated_at=now)
-            return
-        if row is None or row["status"] != ACTIVE:
-            return
-        users = [a for a in row["assets"] if a != asset_id]
-        ends = not users or use.get("action") == "delete"
-        self.update_item(use["key"], assets=users, status=TERMINATED if ends else ACTIVE,
-                         lines=_traced(row["lines"], trace), updated_at=now)
-
-
-def _traced(lines: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return list(lines) + [t for t in new if t not in lines]
+                id=row.id, customer_id=row.customer_id, offering_id=row.offering_id, name=row.offering_id,
+                status=row.status, attributes=row.attributes, order_id=row.order_id,
+                order_item_id=row.order_item_id, lines=list(row.lines),
+                billing_account_id=row.billing_account_id, root_asset_id=row.root_asset_id,
+                created_at=now, updated_at=now))
+        elif isinstance(change, AssetTerminate):
+            self.update_asset(row.id, now, status=row.status, terminated_at=now)
+        else:
+            self.update_asset(row.id, now, attributes=row.attributes, lines=list(row.lines),
+                              billing_account_id=row.billing_account_id)
