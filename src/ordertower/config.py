@@ -41,6 +41,24 @@ class Settings:
     idempotency_ttl_seconds: float = field(default_factory=lambda: float(os.environ.get(
         "ORDERTOWER_IDEMPOTENCY_TTL", "86400")))
 
+    # events out: server-sent events (GET /api/v1/events) and TMF hub listeners
+    events_poll_seconds: float = 0.25  # how often streams and dispatchers look for new events
+    sse_heartbeat_seconds: float = field(default_factory=lambda: float(os.environ.get(
+        "ORDERTOWER_SSE_HEARTBEAT", "15")))
+    dispatch_events: bool = True  # run a dispatcher beside the workers (when there are workers)
+    hub_timeout_seconds: float = field(default_factory=lambda: float(os.environ.get(
+        "ORDERTOWER_HUB_TIMEOUT", "10")))
+    hub_retry_base_seconds: float = field(default_factory=lambda: float(os.environ.get(
+        "ORDERTOWER_HUB_RETRY_BASE", "1")))
+    hub_retry_max_seconds: float = field(default_factory=lambda: float(os.environ.get(
+        "ORDERTOWER_HUB_RETRY_MAX", "300")))
+    # a listener failing this long (seconds) or this many times in a row (0: no count) is
+    # marked failing (and still retried: its backlog is kept)
+    hub_failing_after_seconds: float = field(default_factory=lambda: float(os.environ.get(
+        "ORDERTOWER_HUB_FAILING_AFTER", "86400")))
+    hub_failing_after_attempts: int = field(default_factory=lambda: int(os.environ.get(
+        "ORDERTOWER_HUB_FAILING_ATTEMPTS", "0")))
+
     def effective_public_url(self) -> str:
         """Where fulfillment systems reach ordertower (asynchronous callbacks)."""
         if self.public_url:

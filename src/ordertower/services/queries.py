@@ -30,11 +30,16 @@ def decomposition(store, order_id: str) -> tuple[dict[str, Any], list[dict[str, 
         return order, uow.orders.lines(order_id, order["revision"])
 
 
-def history(store, order_id: str) -> list[dict[str, Any]]:
+def history(store, order_id: str) -> dict[str, Any]:
+    """What the order's timeline is made of: its events (outbox order), its items' attempts,
+    its items (for keys and systems) and its revisions (for who asked for each)."""
     with store.read() as uow:
         if uow.orders.get(order_id) is None:
             raise NotFound("product order", order_id)
-        return uow.events.for_order(order_id)
+        return {"events": uow.events.for_order(order_id),
+                "attempts": uow.plan.attempts_of_order(order_id),
+                "items": uow.plan.for_order(order_id),
+                "revisions": uow.changes.revisions(order_id)}
 
 
 def item_attempts(store, item_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

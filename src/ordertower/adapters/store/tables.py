@@ -311,3 +311,31 @@ server_settings = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# --- events out (migration 0006) ---------------------------------------------------------------
+
+# A TMF hub registration (listener) and its delivery state: one cursor per listener (the last
+# event id it was given or that does not concern it), retried with back-off, claimed with a
+# lease by one dispatcher at a time (so its events go out in order).
+event_subscriptions = sa.Table(
+    "event_subscriptions", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("api", sa.String(40), nullable=False),  # productOrderingManagement | productInventory
+    sa.Column("callback", sa.Text, nullable=False),
+    sa.Column("query", sa.Text),  # as registered
+    sa.Column("filter", JSON, nullable=False),  # the query, parsed
+    sa.Column("status", sa.String(16), nullable=False),  # active | failing
+    sa.Column("last_event_id", sa.Integer, nullable=False),  # the cursor
+    sa.Column("failures", sa.Integer, nullable=False),  # failed tries in a row
+    sa.Column("failing_since", UTCDateTime),  # the first of those
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("last_attempt_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("delivered", sa.Integer, nullable=False),
+    sa.Column("last_delivered_at", UTCDateTime),
+    sa.Column("lease_owner", sa.String(100)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("created_by", sa.String(200)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

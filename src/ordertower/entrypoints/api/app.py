@@ -56,6 +56,11 @@ def create_app(container: Container, *, start_workers: bool = True) -> FastAPI:
     app.include_router(catalog_explain.router)
     for module in (callbacks, tasks, fallout, systems):
         app.include_router(module.router)
+    from . import events, hubs  # events out: server-sent events, TMF hubs
+
+    app.include_router(events.router)
+    app.include_router(hubs.tmf622_router)
+    app.include_router(hubs.tmf637_router)
 
     if container.settings.simulators:
         from ...simulators import create_simulators_app

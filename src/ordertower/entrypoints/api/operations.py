@@ -34,10 +34,27 @@ def order_plan(order_id: str, request: Request) -> dict:
 
 @router.get("/orders/{order_id}/history")
 def order_history(order_id: str, request: Request) -> dict:
-    events = queries.history(request.app.state.container.store, order_id)
-    return {"order": order_id, "events": [
-        {"id": e["event_id"], "type": e["type"], "at": iso(e["occurred_at"]), "item": e["item_id"],
-         **e["payload"]} for e in events]}
+    """One timeline: every event of the order (order and item transitions with their cause,
+    callbacks, operator actions, tasks, revisions, assets) and every attempt of its items,
+    each naming its ``actor``."""
+    from ...domain.history import actor_of, attempt_end, attempt_entry, merge
+
+    found = queries.history(request.app.state.container.store, order_id)
+    items = {i["id"]: i for i in found["items"]}
+    revision_actors = {r["number"]: r["actor"] for r in found["revisions"]}
+    events = []
+    for e in found["events"]:
+        system = items.get(e["item_id"], {}).get("system")
+        entry = {"id": e["event_id"], "sequence": e["id"], "type": e["type"],
+                 "at": iso(e["occurred_at"]), "item": e["item_id"], **e["payload"]}
+        entry["actor"] = actor_of(e["type"], e["payload"], system, revision_actors.get)
+        events.append((e["occurred_at"], entry))
+    attempts = []
+    for a in found["attempts"]:
+        end = attempt_end(a)
+        entry = attempt_entry(a, items.get(a["item_id"], {}).get("key"))
+        attempts.append((end, {**entry, "at": iso(end), "started_at": iso(a["started_at"])}))
+    return {"order": order_id, "events": merge(events, attempts)}
 
 
 @router.get("/plan-items/{item_id}/attempts")

@@ -119,6 +119,15 @@ def plan_item(row: dict[str, Any], key_to_id: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def event_entry(row: dict[str, Any]) -> dict[str, Any]:
+    """One event of the outbox as the operations API shows it (history, server-sent events):
+    ``id`` (the event's id), ``sequence`` (its position in the outbox), ``type``, ``at``,
+    ``order``, ``item`` and the event's own fields."""
+    return {"id": row["event_id"], "sequence": row["id"], "type": row["type"],
+            "at": iso(row["occurred_at"]), "order": row["order_id"], "item": row["item_id"],
+            **(row["payload"] or {})}
+
+
 def select_fields(obj: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
     if not fields:
         return obj

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -69,6 +70,8 @@ async def create_product_order(request: Request) -> JSONResponse:
     body = await read_json(request, max_bytes=c.settings.max_body_bytes,
                            max_depth=c.settings.max_json_depth)
     cmd = command_from(body)
+    if getattr(request.state, "actor", None):  # the API key's name (none under --no-auth)
+        cmd = replace(cmd, actor=request.state.actor)
     order_id = await asyncio.to_thread(place_order, cmd, c.store, c.catalog,
                                        inline_limit=c.settings.inline_planning_limit)
     order, plan = await asyncio.to_thread(queries.order_with_plan, c.store, order_id)
