@@ -7,6 +7,7 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -17,11 +18,13 @@ from .adapters.store.migrate import schema_status, upgrade
 from .adapters.store.server_settings import PUBLIC_URL, read_setting, record_setting
 from .adapters.store.unit_of_work import Store
 from .config import Settings
-from .engine import plan_order  # noqa: F401  (registers the plan-order step)
-from .engine.auto_steps import registered_steps
+from .engine.steps import BUILTIN_STEPS
 from .engine.clock import Clock, SystemClock
 from .engine.executors import Executors
 from .engine.worker import Wakeup, Worker
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine.dispatcher import Dispatcher
 
 log = structlog.get_logger("ordertower")
 
@@ -38,6 +41,10 @@ class Container:
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _listener: threading.Thread | None = None
     _stop_listener: threading.Event = field(default_factory=threading.Event)
+    # events out: set by begin_shutdown (SSE streams end); the dispatcher of TMF hub listeners
+    shutting_down: threading.Event = field(default_factory=threading.Event)
+    dispatcher: "Dispatcher | None" = None
+    _dispatcher_task: asyncio.Task | None = None
 
     async def start_workers(self, count: int | None = None) -> None:
         count = self.settings.workers if count is None else count
@@ -47,6 +54,8 @@ class Container:
             self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{n}"))
         if count and self.store.engine.dialect.name == "postgresql":
             self._start_pg_listener()
+        if count and self.settings.dispatch_events:
+            self._start_dispatcher()
 
     def make_worker(self, **overrides) -> Worker:
         systems = self.catalog.catalog.systems
@@ -67,15 +76,47 @@ class Container:
         already running finish within the grace period; ``stop`` then waits for that."""
         for worker in list(self.workers):
             worker.stop()
+        self.shutting_down.set()
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
 
     async def stop(self) -> None:
         self.begin_shutdown()
+        await self._stop_dispatcher()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         self.workers.clear()
         self._stop_listener.set()
         await self.callouts.aclose()
+
+    # --- events out: the dispatcher of TMF hub listeners (engine/dispatcher.py) -------------
+
+    def _start_dispatcher(self) -> None:
+        if self.dispatcher is not None:
+            return
+        from .adapters.event_delivery import HttpEventDelivery
+        from .adapters.store.event_feed import feed_of
+        from .engine.dispatcher import Dispatcher
+        from .entrypoints.api.notifications import render
+
+        s = self.settings
+        self.dispatcher = Dispatcher(
+            self.store, feed_of(self.store), HttpEventDelivery(s.hub_timeout_seconds), render,
+            poll_seconds=s.events_poll_seconds, lease_seconds=s.lease_seconds,
+            retry_base_seconds=s.hub_retry_base_seconds, retry_max_seconds=s.hub_retry_max_seconds,
+            failing_after_attempts=s.hub_failing_after_attempts,
+            failing_after_seconds=s.hub_failing_after_seconds)
+        self._dispatcher_task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+
+    async def _stop_dispatcher(self) -> None:
+        if self.dispatcher is None:
+            return
+        self.dispatcher.stop()
+        if self._dispatcher_task is not None:
+            await asyncio.gather(self._dispatcher_task, return_exceptions=True)
+        await self.dispatcher.delivery.aclose()
+        self.dispatcher, self._dispatcher_task = None, None
 
     def _start_pg_listener(self) -> None:
         """LISTEN for work released by other processes, so idle workers wake at once."""
@@ -97,6 +138,21 @@ class Container:
 
         self._listener = threading.Thread(target=listen, name="pg-listen", daemon=True)
         self._listener.start()
+
+
+def open_store(database_url: str, clock: Clock | None = None) -> Store:
+    """A store on a database, for commands that only read or migrate (no workers)."""
+    return Store(create_db_engine(database_url), clock or SystemClock())
+
+
+def upgrade_schema(database_url: str) -> tuple[str | None, str]:
+    """``ordertower db upgrade``: (revision before, revision after)."""
+    return upgrade(create_db_engine(database_url))
+
+
+def schema_of(database_url: str):
+    """``ordertower db status``: the schema's revision and the head this code needs."""
+    return schema_status(create_db_engine(database_url))
 
 
 class SchemaNotAtHead(RuntimeError):
@@ -141,7 +197,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool |
               callouts: HttpCallouts | None = None, role: str = "serve") -> Container:
     """Wire a process. ``role`` is ``serve`` (records its public URL for the others) or
     ``worker`` (reads it, unless told)."""
-    catalog = load_catalog(settings.catalog_path, known_steps=registered_steps())
+    catalog = load_catalog(settings.catalog_path, known_steps=BUILTIN_STEPS)
     engine = create_db_engine(settings.database_url)
     if migrate is not None:
         settings.migrate = migrate
@@ -159,7 +215,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool |
     callouts = callouts or HttpCallouts()
     executors = Executors(lambda: catalog.catalog, callouts,
                           {"simulators": settings.simulators_url_for(public_url)},
-                          callback_base=public_url)
+                          callback_base=public_url, steps=BUILTIN_STEPS)
     container = Container(settings, store, catalog, callouts, executors)
     store.on_work_released(container.wakeup.ring)
     return container

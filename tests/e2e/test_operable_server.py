@@ -15,7 +15,8 @@ from ordertower.adapters.store.database import create_db_engine
 from ordertower.adapters.store.migrate import head_revision
 
 from ..support.live import SEED_ORDER
-from ..support.processes import ORDERS, Process, ServeProcess, wait_until
+from ..support.processes import ORDERS, Process, ServeProcess
+from ..support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

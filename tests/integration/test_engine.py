@@ -90,7 +90,10 @@ def test_a_worker_killed_mid_item_loses_its_lease_and_another_worker_finishes_th
         order_id = server.post_order().json()["id"]
         first = _worker(database_url, server, tmp_path / "first.log")
         running = server.wait_for_item(order_id, "2/mobile-line#activate", {"running"}, timeout=60)
-        time.sleep(0.5)  # the callout is in flight at the network now
+        in_flight = time.monotonic() + 30  # the network has the request and has not answered
+        while not [r for r in server.simulator("network")["requests"] if r["status"] is None]:
+            assert time.monotonic() < in_flight, "the activation never reached the network"
+            time.sleep(0.02)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         server.set_simulator("network", latency_ms=0)

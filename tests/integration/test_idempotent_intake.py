@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +20,7 @@ from ordertower.adapters.store.tables import api_keys
 from ordertower.services.access import key_hash
 
 from ..support.live import ORDERS, SEED_ORDER, free_port
+from ..support.waiting import wait_until
 
 CANCEL = "/tmf-api/productOrderingManagement/v4/cancelProductOrder"
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
@@ -48,18 +48,6 @@ def assert_problem_naming_the_key(resp: httpx.Response, status: int) -> None:
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert resp.json()["status"] == status
     assert [e["field"] for e in resp.json()["errors"]] == ["Idempotency-Key"]
-
-
-def until(condition, timeout: float = 20.0, every: float = 0.05):
-    """Poll ``condition`` until it answers something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(every)
 
 
 # --- POST productOrder ---------------------------------------------------------------------
@@ -120,7 +108,7 @@ def test_an_expired_key_is_handled_as_a_new_one(server_factory):
     assert first.status_code == 201, first.text
 
     # answered from the key until it expires, then placed anew
-    fresh = until(lambda: (r := server.post_order(seed("idem-expiry"), headers=keyed("order-45")))
+    fresh = wait_until(lambda: (r := server.post_order(seed("idem-expiry"), headers=keyed("order-45")))
                   .headers.get("Idempotent-Replayed") is None and r)
 
     assert fresh.status_code == 201, fresh.text
@@ -215,7 +203,7 @@ def _serve(database_url: str, tmp_path: Path, name: str, started: list) -> str:
         except httpx.TransportError:
             return False
 
-    until(healthy, timeout=60, every=0.1)
+    wait_until(healthy, timeout=60, poll=0.1)
     return url
 
 
@@ -262,7 +250,7 @@ def test_two_api_processes_receiving_one_key_at_once_place_one_order(two_api_pro
                 assert resp is not None and resp.status_code in (201, 409), resp and resp.text
                 if resp.status_code == 409:  # in progress: a retry once it is done is answered
                     assert_problem_naming_the_key(resp, 409)
-                    resp = until(lambda: (r := clients[i].post(ORDERS, json=body, headers=keyed(key)))
+                    resp = wait_until(lambda: (r := clients[i].post(ORDERS, json=body, headers=keyed(key)))
                                  .status_code != 409 and r)
                     assert resp.headers["Idempotent-Replayed"] == "true"
                 assert resp.status_code == 201, resp.text

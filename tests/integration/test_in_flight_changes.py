@@ -236,8 +236,16 @@ def test_amend_while_a_callout_runs_keeps_its_outcome_and_reconciles_it(world):
     order_id = world.place(SEED_ORDER)
 
     async def amend_mid_flight():
-        await world.worker.run_once()  # both shipments are in flight now
-        await asyncio.sleep(0.1)
+        await world.worker.run_once()  # both shipments are claimed and sent
+        async def unanswered() -> int:
+            received = (await world.sim_client.get("/warehouse")).json()["requests"]
+            return sum(1 for r in received if r["path"] == "/shipments" and r["status"] is None)
+
+        while await unanswered() < 2:  # until the warehouse holds both shipments, unanswered
+            await asyncio.sleep(0.005)
+        plan = (await world.api_client.get(f"/api/v1/orders/{order_id}/plan")).json()["items"]
+        device = next(i for i in plan if i["key"] == "1/device-shipment#ship")
+        assert device["state"] == "running"  # the PATCH lands while its callout runs
         resp = await world.api_client.patch(f"{ORDERS}/{order_id}", json={"productOrderItem": _items(color="red")})
         await world.worker.drain()
         return resp

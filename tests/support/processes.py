@@ -8,13 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
 from .live import SEED_ORDER, free_port
+from .waiting import wait_until
 
 SCRIPT = str(Path(sys.executable).parent / "ordertower")
 ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
@@ -23,17 +23,6 @@ ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERTOWER_")}
     return env | extra
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, poll: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(poll)
 
 
 class Process:

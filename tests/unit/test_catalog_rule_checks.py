@@ -10,7 +10,7 @@ from typing import Any, Callable
 import pytest
 
 from ordertower.adapters.catalog_files import CatalogLoadError, load_catalog
-from ordertower.engine.auto_steps import registered_steps
+from ordertower.engine.steps import registered_steps
 
 from ..support.catalogs import write_catalog
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from .catalog import Catalog
 from .decomposition import FulfillmentLine
+from .lifecycle import ItemState
+from .planning import PlannedItem
 
 
 @dataclass
@@ -101,3 +103,52 @@ def touched_roots(old_items: list[dict[str, Any]], new_items: list[dict[str, Any
     for line_id in list(delta.changed) + delta.removed + delta.added:
         touched.update(lines_by_id.get(line_id, []))
     return touched
+
+
+# --- which work a revision keeps --------------------------------------------------------------
+
+_SET_ASIDE = frozenset({ItemState.CANCELLED, ItemState.COMPENSATED, ItemState.COMPENSATING})
+_NOT_STARTED = frozenset({ItemState.PENDING, ItemState.READY, ItemState.ON_HOLD, ItemState.RETRYING})
+
+
+@dataclass
+class KeptWork:
+    """What a revision does with the current revision's plan items."""
+
+    carried: dict[str, dict[str, Any]]  # key -> row kept as it is, moved to the new revision
+    stopping: list[dict[str, Any]]  # rows withdrawn (cancelled, left running, or undone)
+    fresh: set[str]  # keys of the new plan that get new items
+
+
+def kept_work(current: list[dict[str, Any]], planned: dict[str, PlannedItem],
+              affected_lines: set[str], touched_roots: set[str]) -> KeptWork:
+    """Carry an item when nothing it serves changed and the new plan still has it; a
+    completed item whose strategy is ``ignore`` stays done too; an unstarted item whose
+    dependencies are new work is planned afresh (so it waits for them); the rest stop.
+    Undo items (``compensates``) and items already set aside are neither carried nor stopped."""
+    carried: dict[str, dict[str, Any]] = {}
+    stopping: list[dict[str, Any]] = []
+    for row in current:
+        if row["state"] in _SET_ASIDE or row["spec"].compensates:
+            continue
+        affected = (row["line_id"] in affected_lines if row["line_id"] is not None
+                    else bool(touched_roots.intersection(row["root_item_ids"])))
+        if not affected and row["key"] in planned:
+            carried[row["key"]] = row
+        else:
+            stopping.append(row)
+    for row in stopping:  # completed work its strategy says to keep stays done
+        if row["state"] == ItemState.COMPLETED and row["spec"].compensate == "ignore" \
+                and row["key"] in planned:
+            carried[row["key"]] = row
+    stopping = [r for r in stopping if r["key"] not in carried or carried[r["key"]]["id"] != r["id"]]
+    fresh = {k for k in planned if k not in carried}
+    changed = True
+    while changed:
+        changed = False
+        for key, row in list(carried.items()):
+            if row["state"] in _NOT_STARTED and fresh.intersection(planned[key].depends_on):
+                stopping.append(carried.pop(key))
+                fresh.add(key)
+                changed = True
+    return KeptWork(carried, stopping, fresh)

@@ -1,4 +1,5 @@
-"""In-process (``auto``) steps, registered by name.
+"""In-process (``auto``) steps: what one is, and the ``assetize`` step. The steps this
+version offers, by name, are listed in engine/steps.py.
 
 An auto step is a function of a StepContext returning a StepResult. It does no I/O of its
 own: what it produces (output data, assets to record) is written by the engine in the same
@@ -39,21 +40,8 @@ class StepFailed(DomainError):
 
 
 AutoStep = Callable[[StepContext], StepResult]
-_REGISTRY: dict[str, AutoStep] = {}
 
 
-def auto_step(name: str) -> Callable[[AutoStep], AutoStep]:
-    def register(fn: AutoStep) -> AutoStep:
-        _REGISTRY[name] = fn
-        return fn
-    return register
-
-
-def registered_steps() -> dict[str, AutoStep]:
-    return dict(_REGISTRY)
-
-
-@auto_step("assetize")
 def assetize(ctx: StepContext) -> StepResult:
     """Record what one bundle (root order item) changed in the installed base: its assets
     (TMF637 products) added, modified or terminated, and the technical inventory items its
@@ -77,5 +65,3 @@ def _billing_account(lines: list[dict[str, Any]], catalog: Any) -> str | None:
                 return str(value)
     return None
 
-
-from . import plan_order  # noqa: E402,F401  (registers the 'plan-order' step)

@@ -7,10 +7,13 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from ..adapters.store.unit_of_work import retrying
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@retrying
 def issue_callback_token(store, item: dict[str, Any]) -> str:
     """A single-use token for the asynchronous reply to this attempt (stored hashed)."""
     token = secrets.token_urlsafe(24)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import httpx
 
@@ -15,7 +15,7 @@ from ..domain.catalog import Catalog
 from ..domain.conditions import MISSING
 from ..domain.routing import route_queue
 from ..domain.templates import render
-from .auto_steps import StepContext, StepFailed, registered_steps
+from .auto_steps import AutoStep, StepContext, StepFailed
 from .outcomes import Outcome, OutcomeKind
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -63,8 +63,10 @@ def _retry_after(headers: dict[str, str]) -> float | None:
 
 class Executors:
     def __init__(self, catalog: Callable[[], Catalog], callouts: HttpCallouts,
-                 url_substitutions: dict[str, str], callback_base: str = "http://127.0.0.1:8080"):
+                 url_substitutions: dict[str, str], callback_base: str,
+                 steps: Mapping[str, AutoStep]):
         self._catalog = catalog
+        self.steps = steps
         self.callouts = callouts
         self.url_substitutions = url_substitutions
         self.callback_base = callback_base.rstrip("/")
@@ -109,7 +111,7 @@ class Executors:
             "strategy": queue.strategy if queue else "round-robin"})
 
     def auto(self, item, order, line, lines) -> Outcome:
-        step = registered_steps().get(item["spec"].step or "")
+        step = self.steps.get(item["spec"].step or "")
         if step is None:
             return Outcome.failed(f"unknown auto step '{item['spec'].step}'")
         started = time.perf_counter()

@@ -3,17 +3,23 @@ their requested completion date. Recomputed by a periodic sweep; each change is 
 
 from __future__ import annotations
 
+from ..adapters.store.unit_of_work import retrying
 from ..domain.jeopardy import GREEN, item_jeopardy, order_jeopardy
+from .locks import lock_if_free
 
+@retrying
 def sweep_jeopardy(store, limit: int = 1000) -> int:
-    """Recompute jeopardy of open orders and their items; raise an event on each change."""
+    """Recompute jeopardy of open orders and their items; raise an event on each change.
+    Never waits for a lock (engine/locks.py): an order only if nobody holds it now, then
+    those of its changed items nobody holds; the rest waits for the next sweep."""
     changes = 0
     with store.uow() as uow:
         now = uow.clock.now()
         for order_id in uow.orders.open_ids(limit):
-            order = uow.orders.lock_if_free(order_id)
-            if order is None:  # being changed right now: the next sweep sees it
+            held = lock_if_free(uow, order_id)
+            if held is None:  # being changed right now: the next sweep sees it
                 continue
+            order = held[0]
             items = uow.plan.for_order(order_id, order["revision"])
             level, projection = order_jeopardy(items, now, order["requested_completion_date"])
             if level != (order["jeopardy"] or GREEN) or projection != order["projected_completion"]:
@@ -23,7 +29,8 @@ def sweep_jeopardy(store, limit: int = 1000) -> int:
                         "order": order_id, "from": order["jeopardy"] or GREEN, "to": level,
                         "projected_completion": projection.isoformat()}, now, order_id=order_id)
                     changes += 1
-            for item in items:
+            changed = [i["id"] for i in items if item_jeopardy(i, now) != (i["jeopardy"] or GREEN)]
+            for item in uow.plan.lock_items(order_id, changed, skip_locked=True):
                 level = item_jeopardy(item, now)
                 if level != (item["jeopardy"] or GREEN):
                     uow.plan.set_jeopardy(item["id"], level)

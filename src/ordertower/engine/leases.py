@@ -1,5 +1,7 @@
 """The queue protocol: claiming due plan items with a lease, renewing it while they run,
-returning the items of a worker that stopped renewing, and giving back unfinished ones."""
+returning the items of a worker that stopped renewing, and giving back unfinished ones.
+
+Locks follow engine/locks.py: the claim, the heartbeat and the expiry never wait for a lock."""
 
 from __future__ import annotations
 
@@ -8,13 +10,15 @@ from typing import Any
 
 import structlog
 
+from ..adapters.store.unit_of_work import retrying
 from ..domain.lifecycle import ItemState, OrderState
-from .locks import lock
+from .locks import by_order, lock, lock_if_free
 from .transitions import transition_item, transition_order
 
 log = structlog.get_logger("ordertower.engine")
 LEASE_FREE = {"lease_owner": None, "lease_until": None}
 
+@retrying
 def claim(store, worker: str, limit: int, lease: timedelta, exclude_systems=(),
           limits: dict[str, int] | None = None) -> list[dict[str, Any]]:
     with store.uow() as uow:
@@ -41,20 +45,33 @@ def claim(store, worker: str, limit: int, lease: timedelta, exclude_systems=(),
         return rows
 
 
+@retrying
 def expire_leases(store) -> list[dict[str, Any]]:
-    """Items whose worker stopped renewing its lease go back to ``ready`` for any worker."""
+    """Items whose worker stopped renewing its lease go back to ``ready`` for any worker.
+    Never waits: an order or item someone holds now is left for the next round."""
     with store.uow() as uow:
-        rows = uow.plan.expired(uow.clock.now())
-        for row in rows:
-            transition_item(uow, row, ItemState.READY, f"lease of {row['lease_owner']} expired",
-                            **LEASE_FREE)
-            log.warning("lease expired", order_id=row["order_id"], item_id=row["id"], worker=row["lease_owner"])
+        now = uow.clock.now()
+        rows = []
+        for order_id, candidates in by_order(uow.plan.expired(now)).items():
+            held = lock_if_free(uow, order_id, [c["id"] for c in candidates])
+            if held is None:
+                continue
+            for row in held[1].values():
+                if row["state"] != ItemState.RUNNING or row["lease_until"] is None \
+                        or row["lease_until"] >= now:  # renewed or recorded meanwhile
+                    continue
+                transition_item(uow, row, ItemState.READY, f"lease of {row['lease_owner']} expired",
+                                **LEASE_FREE)
+                log.warning("lease expired", order_id=row["order_id"], item_id=row["id"],
+                            worker=row["lease_owner"])
+                rows.append(row)
         if rows:
             uow.plan.released()
         uow.commit()
         return rows
 
 
+@retrying
 def release(store, worker: str, item: dict[str, Any], cause: str) -> bool:
     """Give back an item this worker claimed but will not finish (it is shutting down): the
     item is ``ready`` again for any worker and the attempt it did not make is not charged.
@@ -71,10 +88,15 @@ def release(store, worker: str, item: dict[str, Any], cause: str) -> bool:
         return True
 
 
-def renew_leases(store, worker: str, ids: list[str], lease: timedelta) -> int:
+@retrying
+def renew_leases(store, worker: str, ids: list[str], lease: timedelta) -> tuple[int, list[str]]:
+    """The heartbeat: extend this worker's leases. Never waits for a lock: a row held right
+    now (by an amendment or a recorder) is skipped, and returned so the caller can try it
+    again shortly. Why a skipped renewal is safe: engine/locks.py. Returns how many were
+    renewed and the ids skipped."""
     if not ids:
-        return 0
+        return 0, []
     with store.uow() as uow:
-        n = uow.plan.renew_leases(worker, ids, uow.clock.now() + lease)
+        renewed, busy = uow.plan.renew_leases(worker, ids, uow.clock.now() + lease)
         uow.commit()
-        return n
+        return renewed, busy

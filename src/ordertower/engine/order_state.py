@@ -1,35 +1,52 @@
-"""The order's state follows its plan: settled after every change to its items."""
+"""The order's state follows its plan: settled after every change to its items, as the
+domain decides (domain/order_progress.py), from figures read only when the decision needs them."""
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from ..domain.jeopardy import GREEN
 from ..domain.lifecycle import ItemState, OrderState
+from ..domain.order_progress import settle
 from .transitions import transition_order
 
+
+class _StoredProgress:
+    """The plan's figures, each read from the unit of work the first time it is asked for."""
+
+    def __init__(self, uow, order: dict):
+        self._uow, self._order = uow, order
+
+    @cached_property
+    def open_items(self) -> int:
+        return self._uow.plan.count_open(self._order["id"])
+
+    @cached_property
+    def started(self) -> bool:
+        return bool(self._uow.plan.count_started(self._order["id"], self._order["revision"]))
+
+    @cached_property
+    def in_fallout(self) -> int:
+        return self._uow.plan.count_in_state(self._order["id"], self._order["revision"],
+                                             ItemState.FALLOUT)
+
+
 def settle_order(uow, order_id: str) -> None:
-    """Bring the order's state in line with its plan: completed when nothing is left,
-    held while an item is in fallout, in progress otherwise."""
+    """Bring the order's state in line with its plan: completed when nothing is left, held
+    while an item is in fallout, in progress otherwise; a cancellation ends once every item
+    is closed or undone."""
     order = uow.orders.get(order_id)
-    if order is not None and order["state"] == OrderState.PENDING_CANCELLATION:
-        if uow.plan.count_open(order_id) == 0:
-            now = uow.clock.now()
-            transition_order(uow, order, OrderState.CANCELLED, "every item is closed or undone",
-                             completion_date=now)
+    if order is None:
+        return
+    for step in settle(order["state"], _StoredProgress(uow, order)):
+        now = uow.clock.now()
+        final = {"completion_date": now} if step.final else {}
+        if step.to == OrderState.COMPLETED:
+            final["jeopardy"] = GREEN
+        order = transition_order(uow, order, step.to, step.cause, **final)
+        if step.to == OrderState.CANCELLED:
             for request in uow.changes.cancels(order_id, "inProgress"):
                 uow.changes.update_cancel(request["id"], state="done", effective_at=now)
                 uow.events.add("CancelProductOrderStateChangeEvent", {
-                    "cancel": request["id"], "order": order_id, "state": "done"}, now, order_id=order_id)
-        return
-    if order is None or order["state"] not in (OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS,
-                                               OrderState.HELD):
-        return
-    if order["state"] == OrderState.ACKNOWLEDGED and uow.plan.count_started(order_id, order["revision"]):
-        order = transition_order(uow, order, OrderState.IN_PROGRESS, "fulfillment started")
-    if uow.plan.count_open(order_id) == 0:
-        transition_order(uow, order, OrderState.COMPLETED, "every plan item is done",
-                         completion_date=uow.clock.now(), jeopardy=GREEN)
-    elif uow.plan.count_in_state(order_id, order["revision"], ItemState.FALLOUT) > 0:
-        if order["state"] != OrderState.HELD:
-            transition_order(uow, order, OrderState.HELD, "a plan item is in fallout")
-    elif order["state"] == OrderState.HELD:
-        transition_order(uow, order, OrderState.IN_PROGRESS, "no plan item is in fallout any more")
+                    "cancel": request["id"], "order": order_id, "state": "done"}, now,
+                    order_id=order_id)

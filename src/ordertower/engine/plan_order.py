@@ -22,7 +22,7 @@ from ..domain.orders import OrderItem, root_of, roots_with_asset_changes
 from ..domain.planning import Plan, PlannedItem, build_plan
 from ..domain.item_spec import ItemSpec
 from ..domain.lifecycle import OrderState
-from .auto_steps import StepContext, StepResult, auto_step
+from .auto_steps import StepContext, StepResult
 from .transitions import transition_order
 
 PLAN_ORDER_STEP = "plan-order"
@@ -61,7 +61,6 @@ def plan_items(items: list[OrderItem], catalog, customer_id: str | None, install
     return decomposition.lines, plan
 
 
-@auto_step(PLAN_ORDER_STEP)
 def plan_order(ctx: StepContext) -> StepResult:
     items = [OrderItem.from_dict(i) for i in ctx.order["items"]]
     installed = InstalledBase.from_dict(ctx.item["spec"].installed_base

@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from ..adapters.store.unit_of_work import retrying
 from ..domain.lifecycle import ItemState
 from .items import complete, fail
 from .leases import LEASE_FREE
@@ -21,6 +22,7 @@ from .transitions import transition_item
 
 log = structlog.get_logger("ordertower.engine")
 
+@retrying
 def record(store, worker: str, item: dict[str, Any], outcome: Outcome) -> str | None:
     """Write the outcome of one attempt. Returns the item's new state, or None when this
     worker no longer holds the item (its lease expired and another worker took it over)."""

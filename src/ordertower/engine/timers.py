@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from ..adapters.store.unit_of_work import retrying
 from ..domain.conditions import MISSING, parse_condition
 from ..domain.lifecycle import ItemState
 from .items import complete, fail
 from .leases import LEASE_FREE
-from .locks import lock
+from .locks import by_order, lock_if_free
 from .transitions import transition_item
 
 def wait_status(uow, row: dict[str, Any], order: dict[str, Any]) -> tuple[bool, str]:
@@ -58,29 +59,43 @@ def check_wait(uow, row: dict[str, Any], order: dict[str, Any], first: bool = Fa
     return ItemState.WAITING
 
 
+@retrying
 def sweep_timers(store) -> int:
-    """Re-check due wait items and fail waiting items whose time-out passed."""
+    """Re-check due wait items and fail waiting items whose time-out passed. Never waits
+    for a lock (engine/locks.py): each order, then its items, only if nobody holds them now;
+    the others are left for the next sweep."""
     handled = 0
     with store.uow() as uow:
         now = uow.clock.now()
-        for candidate in uow.plan.timed_out(now):
-            order, row = lock(uow, candidate["order_id"], candidate["id"])
-            if row["state"] != ItemState.WAITING or row["deadline_at"] is None or row["deadline_at"] > now:
+        candidates = by_order(uow.plan.timed_out(now) + uow.plan.due_waits(now))
+        for order_id, rows in candidates.items():
+            held = lock_if_free(uow, order_id, [c["id"] for c in rows])
+            if held is None:
                 continue
-            kind = {"callout": "no callback", "manual": "task not completed",
-                    "wait": "condition not met"}.get(row["type"], "no answer")
-            detail = f" ({row['last_error']})" if row["type"] == "wait" and row["last_error"] else ""
-            error = f"time-out: {kind} within {row['spec'].timeout_s:g}s{detail}"
-            token = uow.orchestration.token_for(row["id"], row["attempts"])
-            if token is not None and token["used_at"] is None:
-                uow.orchestration.update_token(token["token_hash"], used_at=now)
-            fail(uow, row, order, error, retryable=row["type"] == "callout")
-            handled += 1
-        for candidate in uow.plan.due_waits(now):
-            order, row = lock(uow, candidate["order_id"], candidate["id"])
-            if row["state"] != ItemState.WAITING or (row["deadline_at"] is not None and row["deadline_at"] <= now):
-                continue
-            check_wait(uow, row, order)
-            handled += 1
+            for candidate in rows:
+                if candidate["id"] not in held[1]:
+                    continue
+                # read again: the order and its items may have changed by an earlier step here
+                order, row = uow.orders.get(order_id), uow.plan.get(candidate["id"])
+                if row["state"] != ItemState.WAITING:
+                    continue
+                if row["deadline_at"] is not None and row["deadline_at"] <= now:
+                    _time_out(uow, row, order, now)
+                    handled += 1
+                elif row["type"] == "wait" and row["not_before"] is not None and row["not_before"] <= now:
+                    check_wait(uow, row, order)
+                    handled += 1
         uow.commit()
     return handled
+
+
+def _time_out(uow, row: dict[str, Any], order: dict[str, Any], now) -> None:
+    """A waiting item whose callback, task or condition did not come in time fails."""
+    kind = {"callout": "no callback", "manual": "task not completed",
+            "wait": "condition not met"}.get(row["type"], "no answer")
+    detail = f" ({row['last_error']})" if row["type"] == "wait" and row["last_error"] else ""
+    error = f"time-out: {kind} within {row['spec'].timeout_s:g}s{detail}"
+    token = uow.orchestration.token_for(row["id"], row["attempts"])
+    if token is not None and token["used_at"] is None:
+        uow.orchestration.update_token(token["token_hash"], used_at=now)
+    fail(uow, row, order, error, retryable=row["type"] == "callout")

@@ -29,12 +29,15 @@ def transition_item(uow, row: dict[str, Any], target: str, cause: str, **values:
 
 
 def transition_order(uow, order: dict[str, Any], target: str, cause: str, **values: Any) -> dict[str, Any]:
-    """Move an order to ``target``; every transition is recorded with its time and cause."""
+    """Move an order to ``target``; every transition is recorded with its time and cause.
+    Compare-and-set: the order changes only if it is still in the state it was read in
+    (``order["state"]``); otherwise ConcurrentChange, and nothing is written."""
     if order["state"] == target:
         return order
     now = uow.clock.now()
     check_order_transition(order["id"], order["state"], target)
-    uow.orders.update(order["id"], state=target, updated_at=now, **values)
+    if not uow.orders.compare_and_set(order["id"], order["state"], state=target, updated_at=now, **values):
+        raise ConcurrentChange(f"order {order['id']}")
     uow.events.add("ProductOrderStateChangeEvent", {
         "order": order["id"], "from": order["state"], "to": target, "cause": cause},
         now, order_id=order["id"])

@@ -6,7 +6,8 @@ each outcome. Any number of workers, in one process or many, share one database.
 - Callouts to one system are bounded by the system's concurrency limit (across workers, at
   claim time) and its rate limit (per worker process).
 - Each cycle also re-checks due ``wait`` items, fails waiting items whose time-out passed,
-  and, every few seconds, recomputes jeopardy.
+  puts right items held or ready against their system's state (engine/holds.py), and,
+  every few seconds, recomputes jeopardy.
 - Idle workers wait to be woken (in-process signal; LISTEN/NOTIFY on PostgreSQL) or poll.
 """
 
@@ -17,13 +18,14 @@ import os
 import socket
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import structlog
 
 from .. import metrics
-from . import callback_tokens, item_context, jeopardy, leases, recording, timers
+from . import callback_tokens, holds, item_context, jeopardy, leases, recording, timers
 from .executors import Executors
 from .outcomes import Outcome
 
@@ -60,24 +62,27 @@ class Wakeup:
 
 
 class RateLimiter:
-    """A token bucket: at most ``rate`` starts per second, bursts up to ``rate``."""
+    """A token bucket: at most ``rate`` starts per second, bursts up to ``rate`` (at least one)."""
 
-    def __init__(self, rate: float):
+    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.rate = rate
-        self.tokens = rate
-        self.updated = time.monotonic()
+        self.capacity = max(rate, 1.0)  # below one start a second, the burst is still one
+        self.tokens = self.capacity
+        self._clock, self._sleep = clock, sleep
+        self.updated = clock()
         self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
         async with self._lock:
             while True:
-                now = time.monotonic()
-                self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+                now = self._clock()
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
                 self.updated = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
+                if self.tokens >= 1 - 1e-9:  # a token, give or take rounding
+                    self.tokens = max(self.tokens - 1, 0.0)
                     return
-                await asyncio.sleep((1 - self.tokens) / self.rate)
+                await self._sleep((1 - self.tokens) / self.rate)
 
 
 class Worker:
@@ -140,6 +145,7 @@ class Worker:
         try:
             await asyncio.to_thread(leases.expire_leases, self.store)
             await asyncio.to_thread(timers.sweep_timers, self.store)
+            await asyncio.to_thread(holds.sweep_holds, self.store)
             if time.monotonic() - self._last_jeopardy >= self.jeopardy_seconds:
                 self._last_jeopardy = time.monotonic()
                 await asyncio.to_thread(jeopardy.sweep_jeopardy, self.store)
@@ -244,12 +250,27 @@ class Worker:
             log.info("item released", key=item["key"], cause=cause)
 
     async def _heartbeat(self) -> None:
+        """Renew the leases every third of a lease. The renewal never waits for a lock: a row
+        held right now (an amendment revising the order) is skipped and tried again a few
+        times shortly after, well before its lease runs out (engine/locks.py)."""
         interval = max(self.lease.total_seconds() / 3, 0.05)
-        while True:
-            await asyncio.sleep(interval)
-            ids = list(self._running)
-            if ids:
-                try:
-                    await asyncio.to_thread(leases.renew_leases, self.store, self.name, ids, self.lease)
-                except Exception:
-                    log.exception("lease renewal failed", worker=self.name)
+        loop = asyncio.get_running_loop()
+        # a thread of its own: never queued behind item work (a recorder waiting for an order)
+        thread = ThreadPoolExecutor(1, thread_name_prefix="heartbeat")
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                ids = list(self._running)
+                for _ in range(4):
+                    if not ids:
+                        break
+                    try:
+                        _renewed, ids = await loop.run_in_executor(
+                            thread, leases.renew_leases, self.store, self.name, ids, self.lease)
+                    except Exception:
+                        log.exception("lease renewal failed", worker=self.name)
+                        break
+                    if ids:
+                        await asyncio.sleep(min(interval / 10, 0.5))
+        finally:
+            thread.shutdown(wait=False)

@@ -179,14 +179,12 @@ def _safe_url(url: str) -> str:
 @db_app.command("upgrade")
 def db_upgrade(database: Optional[str] = typer.Option(None, help="Database URL (as for serve).")) -> None:
     """Bring the database schema to head (safe while other processes start)."""
-    from ..adapters.store.database import create_db_engine
-    from ..adapters.store.migrate import upgrade
+    from ..bootstrap import upgrade_schema
 
     settings = Settings()
     url = database or settings.database_url
     try:
-        engine = create_db_engine(url)
-        before, after = upgrade(engine)
+        before, after = upgrade_schema(url)
     except Exception as exc:
         _startup_problem(exc)
     if before == after:
@@ -198,12 +196,11 @@ def db_upgrade(database: Optional[str] = typer.Option(None, help="Database URL (
 @db_app.command("status")
 def db_status(database: Optional[str] = typer.Option(None, help="Database URL (as for serve).")) -> None:
     """Show the schema's revision; exit 1 when it is not at head."""
-    from ..adapters.store.database import create_db_engine
-    from ..adapters.store.migrate import schema_status
+    from ..bootstrap import schema_of
 
     url = database or Settings().database_url
     try:
-        status = schema_status(create_db_engine(url))
+        status = schema_of(url)
     except Exception as exc:
         _startup_problem(exc)
     typer.echo(f"{status.describe()} on {_safe_url(url)}")

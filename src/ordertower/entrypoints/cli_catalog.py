@@ -25,7 +25,7 @@ from rich.table import Table
 from ..adapters.catalog_files import CatalogLoadError, load_catalog
 from ..domain.catalog import Catalog
 from ..domain.durations import format_duration
-from ..engine.auto_steps import registered_steps
+from ..engine.steps import registered_steps
 
 catalog_app = typer.Typer(help="Check catalog files and print their JSON Schema.",
                           no_args_is_help=True)

@@ -21,7 +21,7 @@ from rich.tree import Tree
 from ..adapters.catalog_files import CatalogLoadError, load_catalog
 from ..domain.catalog_diff import diff_catalogs
 from ..domain.errors import DomainError
-from ..engine.auto_steps import registered_steps
+from ..engine.steps import registered_steps
 from .cli_catalog import catalog_app
 
 
@@ -75,11 +75,9 @@ def explain_command(
 
 
 def _store(url: str):
-    from ..adapters.store.database import create_db_engine
-    from ..adapters.store.unit_of_work import Store
-    from ..engine.clock import SystemClock
+    from ..bootstrap import open_store
 
-    return Store(create_db_engine(url), SystemClock())
+    return open_store(url)
 
 
 def _value(value: Any) -> str:

@@ -21,15 +21,17 @@ from typing import Any
 
 from ..adapters.catalog_files import LoadedCatalog
 from ..adapters.store.repositories import new_id
+from ..adapters.store.unit_of_work import retrying
 from ..domain.errors import DomainError, InvalidOrder, Issue, NotFound
 from ..domain.lifecycle import DONE_ITEM_STATES, ItemState
 from ..domain.orders import ItemInput, OrderItem, validate_items, with_asset_ids
-from ..domain.revisions import line_delta, touched_roots
+from ..domain.revisions import kept_work, line_delta, touched_roots
+from ..domain.stored_plan import NewPlanItem
 from ..domain.rules import (AMENDABLE_ORDER_STATES, ItemIsPastPointOfNoReturn, OrderIsNotAmendable,
                             RevisionIsStale, RevisionSuperseded, check_point_of_no_return)
 from ..engine import locks, order_state
 from ..engine.plan_order import plan_items
-from ..engine.transitions import transition_item
+from ..engine.transitions import ConcurrentChange, transition_item
 from .changes import withdraw
 from .place_order import installed_base
 
@@ -49,7 +51,10 @@ class AmendOrder:
 def amend(store, catalog: LoadedCatalog, cmd: AmendOrder) -> int:
     """Queue and apply a revision. Returns the order's revision number after it."""
     revision_id = queue_revision(store, catalog, cmd)
-    apply_revisions(store, catalog, cmd.order_id)
+    try:
+        apply_revisions(store, catalog, cmd.order_id)
+    except ConcurrentChange as exc:  # lost every race (retried): refused, never left queued
+        _refuse_queued(store, cmd.order_id, revision_id, exc.detail)
     with store.read() as uow:
         row = uow.changes.revision(revision_id)
         order = uow.orders.get(cmd.order_id)
@@ -65,6 +70,7 @@ def amend(store, catalog: LoadedCatalog, cmd: AmendOrder) -> int:
                       title="Revision refused", kind=refusal.get("kind", "conflict"))
 
 
+@retrying
 def queue_revision(store, catalog: LoadedCatalog, cmd: AmendOrder) -> str:
     with store.read() as uow:
         order = uow.orders.get(cmd.order_id)
@@ -102,6 +108,7 @@ def queue_revision(store, catalog: LoadedCatalog, cmd: AmendOrder) -> str:
         return row["id"]
 
 
+@retrying
 def apply_revisions(store, catalog: LoadedCatalog, order_id: str) -> None:
     """Apply the newest queued revision of the order; supersede the older queued ones."""
     with store.uow() as uow:
@@ -137,6 +144,20 @@ def apply_revisions(store, catalog: LoadedCatalog, order_id: str) -> None:
         uow.commit()
 
 
+@retrying
+def _refuse_queued(store, order_id: str, revision_id: str, reason: str) -> None:
+    """A revision that could not be applied (its transaction kept losing races) is refused,
+    unless a concurrent request applied or superseded it meanwhile."""
+    with store.uow() as uow:
+        locks.lock(uow, order_id)
+        row = uow.changes.revision(revision_id)
+        if row is not None and row["status"] == "queued":
+            uow.changes.decide_revision(revision_id, "refused", uow.clock.now(), reason=reason,
+                                        plan_actions={"kind": "concurrent-change", "issues": []})
+            _event(uow, order_id, row["number"], "refused", reason)
+        uow.commit()
+
+
 def _event(uow, order_id: str, number: int, status: str, reason: str | None, **extra: Any) -> None:
     uow.events.add("ProductOrderRevisionEvent", {"order": order_id, "revision": number, "status": status,
                                                  "reason": reason, **extra},
@@ -155,44 +176,16 @@ def _revise(uow, catalog: LoadedCatalog, order: dict[str, Any], rev: dict[str, A
     old_lines = uow.orders.lines(order["id"], old_rev)
     delta = line_delta(old_lines, lines, cat)
     touched = touched_roots(order["items"], rev["items"], delta, old_lines, lines)
-    rows = uow.plan.lock_all(order["id"])
+    rows = locks.lock_order_items(uow, order["id"])
     current = [r for r in rows if r["revision"] == old_rev]
     check_point_of_no_return(current, touched, "amend")
 
     # --- which current items the new revision keeps -------------------------------------
-    affected_lines = set(delta.changed) | set(delta.removed)
     planned = {p.key: p for p in plan.items}
-    carried: dict[str, dict[str, Any]] = {}
-    stopping: list[dict[str, Any]] = []
     undoing = [r["id"] for r in rows if r["spec"].compensates
                and r["state"] not in (ItemState.COMPLETED, ItemState.SKIPPED, ItemState.CANCELLED)]
-    for row in current:
-        if row["state"] in (ItemState.CANCELLED, ItemState.COMPENSATED, ItemState.COMPENSATING) \
-                or row["spec"].compensates:
-            continue
-        affected = (row["line_id"] in affected_lines if row["line_id"] is not None
-                    else bool(touched.intersection(row["root_item_ids"])))
-        if not affected and row["key"] in planned:
-            carried[row["key"]] = row
-        else:
-            stopping.append(row)
-    # completed work its strategy says to keep ("ignore") stays done for the new revision
-    for row in stopping:
-        if row["state"] == ItemState.COMPLETED and row["spec"].compensate == "ignore" \
-                and row["key"] in planned:
-            carried[row["key"]] = row
-    stopping = [r for r in stopping if r["key"] not in carried or carried[r["key"]]["id"] != r["id"]]
-    # a kept item not started yet whose dependencies are new work is planned afresh
-    fresh_keys = {k for k in planned if k not in carried}
-    changed = True
-    while changed:
-        changed = False
-        for key, row in list(carried.items()):
-            if row["state"] in (ItemState.PENDING, ItemState.READY, ItemState.ON_HOLD, ItemState.RETRYING) \
-                    and fresh_keys.intersection(planned[key].depends_on):
-                stopping.append(carried.pop(key))
-                fresh_keys.add(key)
-                changed = True
+    kept = kept_work(current, planned, set(delta.changed) | set(delta.removed), touched)
+    carried, stopping, fresh_keys = kept.carried, kept.stopping, kept.fresh
 
     cause = f"revision {new_rev}"
     done = withdraw(uow, stopping, new_rev, cause, cancelling=False)
@@ -204,7 +197,7 @@ def _revise(uow, catalog: LoadedCatalog, order: dict[str, Any], rev: dict[str, A
     states = {key: row["state"] for key, row in carried.items()}
     offline = uow.orchestration.offline_systems()
     compensations = list(done["compensations"]) + undoing  # new work waits for every undoing
-    new_rows, edges = [], []
+    new_items, edges = [], []
     for pos, key in enumerate(k for k in (p.key for p in plan.items)):
         p = planned[key]
         deps = [ids[d] for d in p.depends_on]
@@ -215,21 +208,13 @@ def _revise(uow, catalog: LoadedCatalog, order: dict[str, Any], rev: dict[str, A
             continue
         open_deps = [d for d, dk in zip(deps, p.depends_on + [None] * len(compensations))
                      if states.get(dk) not in DONE_ITEM_STATES]
-        state = (ItemState.SKIPPED if p.skip_reason else ItemState.PENDING if open_deps
-                 else ItemState.ON_HOLD if p.system in offline else ItemState.READY)
-        new_rows.append({
-            "id": ids[key], "order_id": order["id"], "revision": new_rev, "key": key, "position": pos,
-            "line_id": p.line_id, "step_id": p.step_id, "name": p.name, "type": p.type,
-            "system": p.system, "state": state, "ponr": p.ponr, "depends_on": p.depends_on,
-            "pending_deps": len(open_deps), "root_item_ids": p.root_item_ids, "attempts": 0,
-            "expected_duration_s": p.expected_duration_s, "spec": p.spec,
-            "not_before": order["requested_start_date"],
-            "output": {"skipped": p.skip_reason} if p.skip_reason else None,
-            "finished_at": now if p.skip_reason else None, "created_at": now, "updated_at": now})
+        new_items.append(NewPlanItem.start(p, id=ids[key], revision=new_rev, position=pos,
+                                           open_dependencies=len(open_deps), offline_systems=offline,
+                                           not_before=order["requested_start_date"]))
     uow.plan.replace_edges([r["id"] for r in carried.values()],
                            [e for e in edges if e["item_id"] in {r["id"] for r in carried.values()}])
-    uow.plan.insert_rows(new_rows, [e for e in edges if e["item_id"] not in
-                                    {r["id"] for r in carried.values()}])
+    uow.plan.insert_new(order["id"], new_items, [e for e in edges if e["item_id"] not in
+                                                {r["id"] for r in carried.values()}], now)
     for key, row in carried.items():  # a kept item waiting on dependencies recounts them
         if row["state"] == ItemState.PENDING:
             open_deps = [d for d in planned[key].depends_on if states.get(d) not in DONE_ITEM_STATES]

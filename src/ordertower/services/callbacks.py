@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..adapters.store.unit_of_work import retrying
 from ..domain.errors import Issue, NotFound
 from ..domain.lifecycle import ItemState
 from ..engine import callback_tokens, items, locks
@@ -40,6 +41,7 @@ def _validate(payload: Any, line_product, catalog) -> dict[str, Any]:
     return payload
 
 
+@retrying
 def receive_callback(store, catalog, token: str, payload: Any) -> dict[str, Any]:
     with store.uow() as uow:
         now = uow.clock.now()

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..adapters.store.repositories import new_id
+from ..adapters.store.unit_of_work import retrying
 from ..domain.errors import DomainError, NotFound
 from ..domain.lifecycle import OrderState
 from ..domain.rules import AMENDABLE_ORDER_STATES, OrderIsNotAmendable, check_point_of_no_return
@@ -22,6 +23,7 @@ from ..engine.transitions import transition_order
 from .changes import withdraw
 
 
+@retrying
 def cancel(store, order_id: str, reason: str) -> str:
     with store.uow() as uow:
         order, _ = locks.lock(uow, order_id)
@@ -36,7 +38,7 @@ def cancel_in(uow, order: dict[str, Any], reason: str) -> str:
     """Cancel inside the caller's unit of work (the order is locked). Returns its new state."""
     if order["state"] not in AMENDABLE_ORDER_STATES:
         raise OrderIsNotAmendable(order["id"], order["state"], "cancelled")
-    rows = uow.plan.lock_all(order["id"])
+    rows = locks.lock_order_items(uow, order["id"])
     current = [r for r in rows if r["revision"] == order["revision"]]
     roots = {root for r in current for root in r["root_item_ids"]} | {i["id"] for i in order["items"]}
     check_point_of_no_return(current, roots, "cancel")
@@ -48,6 +50,7 @@ def cancel_in(uow, order: dict[str, Any], reason: str) -> str:
     return uow.orders.get(order["id"])["state"]
 
 
+@retrying
 def request_cancellation(store, order_id: str, reason: str | None, body: dict[str, Any]) -> dict[str, Any]:
     """TMF622 cancelProductOrder: acknowledged -> inProgress -> done | terminatedWithError."""
     with store.uow() as uow:

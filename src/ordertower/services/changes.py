@@ -17,6 +17,8 @@ from typing import Any
 from ..adapters.store.repositories import new_id
 from ..domain.lifecycle import ItemState
 from ..domain.item_spec import ItemSpec
+from ..domain.planning import PlannedItem
+from ..domain.stored_plan import NewPlanItem
 from ..engine.transitions import transition_item
 
 UNSTARTED = (ItemState.PENDING, ItemState.READY, ItemState.ON_HOLD, ItemState.RETRYING, ItemState.FALLOUT)
@@ -70,41 +72,41 @@ def withdraw(uow, rows: list[dict[str, Any]], revision: int, cause: str, *,
     far_future = now.replace(year=9999)
     to_undo.sort(key=lambda r: (r["finished_at"] or far_future), reverse=True)
     previous: str | None = None
+    offline = uow.orchestration.offline_systems() if to_undo else set()
     for row in to_undo:
-        comp = _compensation_row(row, revision, now)
         waits_for = [row["id"]] if row["state"] in (ItemState.RUNNING, ItemState.WAITING) else []
         if previous:
             waits_for.append(previous)
-        comp["state"] = ItemState.PENDING if waits_for else ItemState.READY
-        comp["pending_deps"] = len(waits_for)
-        comp["depends_on"] = [uow.plan.key_of(d) for d in waits_for]
-        uow.plan.insert_rows([comp], [{"item_id": comp["id"], "depends_on_id": d} for d in waits_for])
-        uow.plan.set_spec(row["id"], row["spec"].evolve(compensated_by=comp["id"]))
+        planned = _undo_of(row, revision, [uow.plan.key_of(d) for d in waits_for])
+        comp = NewPlanItem.start(planned, id=new_id(), revision=revision,
+                                 position=100_000 + row["position"],
+                                 open_dependencies=len(waits_for), offline_systems=offline)
+        uow.plan.insert_new(row["order_id"], [comp], [{"item_id": comp.id, "depends_on_id": d}
+                                                      for d in waits_for], now)
+        uow.plan.set_spec(row["id"], row["spec"].evolve(compensated_by=comp.id))
         if row["state"] == ItemState.COMPLETED:
             transition_item(uow, row, ItemState.COMPENSATING, f"{cause}: compensation planned")
         uow.events.add("PlanItemStateChangeEvent", {
-            "item": comp["id"], "key": comp["key"], "name": comp["name"], "from": None,
-            "to": comp["state"], "cause": f"compensates {row['name']} ({cause})"}, now,
-            order_id=row["order_id"], item_id=comp["id"])
-        done["compensations"].append(comp["id"])
-        previous = comp["id"]
+            "item": comp.id, "key": planned.key, "name": planned.name, "from": None,
+            "to": comp.state, "cause": f"compensates {row['name']} ({cause})"}, now,
+            order_id=row["order_id"], item_id=comp.id)
+        done["compensations"].append(comp.id)
+        previous = comp.id
     if done["compensations"]:
         uow.plan.released()
     return done
 
 
-def _compensation_row(row: dict[str, Any], revision: int, now) -> dict[str, Any]:
+def _undo_of(row: dict[str, Any], revision: int, depends_on: list[str]) -> PlannedItem:
+    """The plan item that undoes ``row`` in ``revision``: its declared compensation, or a
+    manual task in the compensation queue (strategy ``manual``)."""
     spec = row["spec"]
     manual = strategy(row) == "manual"
-    comp_spec = ItemSpec(request=None if manual else spec.compensation, retry=spec.retry,
-                         queue=spec.compensation_queue if manual else None, compensate="ignore",
-                         compensates=row["id"], line_revision=row["revision"])
-    return {
-        "id": new_id(), "order_id": row["order_id"], "revision": revision,
-        "key": f"{row['key']}~undo@{revision}", "position": 100_000 + row["position"],
-        "line_id": row["line_id"], "step_id": f"{row['step_id']}-undo",
-        "name": f"Undo: {row['name']}", "type": "manual" if manual else "callout",
-        "system": None if manual else row["system"], "ponr": False,
-        "root_item_ids": row["root_item_ids"], "attempts": 0, "expected_duration_s": None,
-        "spec": comp_spec, "created_at": now, "updated_at": now,
-    }
+    return PlannedItem(
+        key=f"{row['key']}~undo@{revision}", line_id=row["line_id"],
+        step_id=f"{row['step_id']}-undo", name=f"Undo: {row['name']}",
+        type="manual" if manual else "callout", system=None if manual else row["system"],
+        ponr=False, depends_on=depends_on, root_item_ids=row["root_item_ids"],
+        spec=ItemSpec(request=None if manual else spec.compensation, retry=spec.retry,
+                      queue=spec.compensation_queue if manual else None, compensate="ignore",
+                      compensates=row["id"], line_revision=row["revision"]))

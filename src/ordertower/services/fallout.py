@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from ..adapters.store.repositories import new_id
+from ..adapters.store.unit_of_work import retrying
 from ..domain.errors import Issue, NotFound
 from ..domain.lifecycle import ItemState
 from ..engine import items, locks, order_state
@@ -44,6 +45,7 @@ def group_by_error(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for e, ids in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
 
 
+@retrying
 def act(store, item_id: str, action: str, actor: str, reason: str | None = None,
         request_body: Any = None, output: Any = None, dedupe: str | None = None) -> dict[str, Any]:
     if action not in ACTIONS:

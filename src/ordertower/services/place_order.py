@@ -13,6 +13,7 @@ from typing import Any
 
 from ..adapters.catalog_files import LoadedCatalog
 from ..adapters.store.repositories import new_id
+from ..adapters.store.unit_of_work import retrying
 from ..domain.errors import InvalidOrder, Issue
 from ..domain.inventory import InstalledBase
 from ..domain.lifecycle import OrderState
@@ -30,6 +31,7 @@ class PlaceOrder:
     requested_completion_date: datetime | None = None
     body: dict[str, Any] = field(default_factory=dict)
     related_orders: list[str] = field(default_factory=list)  # productOrderRelationship ids
+    actor: str | None = None  # who placed it (the API key's name), for the history
 
 
 def installed_base(store, customer_id: str | None) -> InstalledBase:
@@ -40,6 +42,7 @@ def installed_base(store, customer_id: str | None) -> InstalledBase:
         return uow.inventory.snapshot(customer_id)
 
 
+@retrying
 def place_order(cmd: PlaceOrder, store, catalog: LoadedCatalog, *,
                 inline_limit: int = INLINE_PLANNING_LIMIT) -> str:
     """Returns the new order's id. Raises InvalidOrder (nothing stored) on bad input.
@@ -75,7 +78,8 @@ def place_order(cmd: PlaceOrder, store, catalog: LoadedCatalog, *,
             "created_at": now, "updated_at": now}
         uow.orders.add(order)
         uow.events.add("ProductOrderCreateEvent", {"order": order_id, "state": order["state"],
-                                                   "catalog_version": catalog.version},
+                                                   "catalog_version": catalog.version,
+                                                   **({"actor": cmd.actor} if cmd.actor else {})},
                        now, order_id=order_id)
         if unfulfillable:
             # Well-formed for TMF622, but nothing says what to provide: acknowledged, then

@@ -2,7 +2,9 @@
 
 Offline: its ready (and retrying) callouts go ``onHold``, and those that become ready later
 are held too; no attempt is spent and no point of no return is reached. Online again: held
-items go back to ``ready`` in the order they were planned.
+items go back to ``ready`` in the order they were planned. Locks (engine/locks.py): the
+orders of the system's items in id order, then those items, then the system's state row; a
+writer that raced with the change is put right by the workers' ``sweep_holds``.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..adapters.store.repositories import new_id
+from ..adapters.store.unit_of_work import retrying
 from ..domain.errors import NotFound
 from ..domain.lifecycle import ItemState
-from ..engine.transitions import transition_item
+from ..engine import locks
+from ..engine.holds import HOLDABLE, follow_system
 
 COUNTED = ("ready", "running", "waiting", "retrying", "onHold", "fallout")
 
@@ -34,24 +38,22 @@ def list_systems(store, catalog) -> list[dict[str, Any]]:
         return out
 
 
+@retrying
 def set_offline(store, catalog, system: str, offline: bool, actor: str, reason: str | None) -> dict[str, Any]:
     if system not in catalog.system_by_id:
         raise NotFound("system", system)
     with store.uow() as uow:
         now = uow.clock.now()
-        uow.orchestration.set_system_state(system, offline, reason, actor, now)
+        candidates = locks.by_order(uow.plan.of_system(system, HOLDABLE if offline else [ItemState.ON_HOLD]))
+        locks.lock_orders(uow, candidates)
         changed = 0
-        if offline:
-            for item in uow.plan.of_system(system, [ItemState.READY, ItemState.RETRYING]):
-                transition_item(uow, item, ItemState.ON_HOLD, f"system {system} offline ({actor})")
-                changed += 1
-        else:
-            for item in uow.plan.of_system(system, [ItemState.ON_HOLD]):
-                transition_item(uow, item, ItemState.READY, f"system {system} online ({actor})",
-                                not_before=None)
-                changed += 1
-            if changed:
-                uow.plan.released()
+        cause = f"system {system} {'offline' if offline else 'online'} ({actor})"
+        for order_id, rows in candidates.items():
+            for item in locks.lock_order_items(uow, order_id, [r["id"] for r in rows]):
+                changed += follow_system(uow, item, offline, cause)  # unless changed meanwhile
+        if changed and not offline:
+            uow.plan.released()
+        uow.orchestration.set_system_state(system, offline, reason, actor, now)
         uow.orchestration.add_action({
             "id": new_id(), "dedupe_key": f"system:{system}:{new_id()}",
             "action": "offline" if offline else "online", "item_id": None, "order_id": None,

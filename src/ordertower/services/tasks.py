@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..adapters.store.unit_of_work import retrying
 from ..domain.errors import Issue, NotFound
 from ..domain.lifecycle import ItemState
 from ..engine import items, locks
@@ -24,13 +25,16 @@ def get_task(store, task_id: str) -> dict[str, Any]:
     return task
 
 
+@retrying
 def claim_task(store, task_id: str, assignee: str) -> dict[str, Any]:
     if not assignee:
         raise BadInput([Issue("assignee", "who claims the task")])
     with store.uow() as uow:
-        task = uow.orchestration.task(task_id, for_update=True)
-        if task is None:
+        peek = uow.orchestration.task(task_id)
+        if peek is None:
             raise NotFound("task", task_id)
+        locks.lock(uow, peek["order_id"])  # the lock order: order, (items,) then the task
+        task = uow.orchestration.task(task_id, for_update=True)
         if task["state"] == "claimed" and task["assignee"] == assignee:
             return task  # a double click acts once
         if task["state"] != "open":
@@ -44,6 +48,7 @@ def claim_task(store, task_id: str, assignee: str) -> dict[str, Any]:
         return task | {"state": "claimed", "assignee": assignee, "claimed_at": now}
 
 
+@retrying
 def complete_task(store, task_id: str, by: str, output: Any) -> dict[str, Any]:
     if output is not None and not isinstance(output, dict):
         raise BadInput([Issue("output", "expected a JSON object")])
@@ -53,7 +58,7 @@ def complete_task(store, task_id: str, by: str, output: Any) -> dict[str, Any]:
         peek = uow.orchestration.task(task_id)
         if peek is None:
             raise NotFound("task", task_id)
-        order, _ = locks.lock(uow, peek["order_id"])
+        order, item = locks.lock(uow, peek["order_id"], peek["item_id"])  # order, item, task
         task = uow.orchestration.task(task_id, for_update=True)
         if task["state"] == "completed" and task["completed_by"] == by:
             return task  # a double click acts once
@@ -61,7 +66,6 @@ def complete_task(store, task_id: str, by: str, output: Any) -> dict[str, Any]:
             raise Conflict(f"task is claimed by {task['assignee']}", "by")
         if task["state"] not in ("open", "claimed"):
             raise Conflict(f"task is {task['state']}")
-        item = uow.plan.get(task["item_id"], for_update=True)
         if item["state"] != ItemState.WAITING:
             raise Conflict(f"its plan item is {item['state']}, not waiting for this task")
         now = uow.clock.now()

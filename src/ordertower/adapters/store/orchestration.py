@@ -111,10 +111,13 @@ class OrchestrationRepository:
 
     def set_system_state(self, system: str, offline: bool, reason: str | None, actor: str,
                          now: datetime) -> None:
+        """Insert or update the system's row in one statement (two operators switching a
+        system for the first time at once must not both insert)."""
         values = {"offline": offline, "reason": reason, "changed_by": actor, "changed_at": now}
-        if self.conn.execute(system_states.update().where(system_states.c.system == system)
-                             .values(**values)).rowcount == 0:
-            self.conn.execute(system_states.insert().values(system=system, **values))
+        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(system_states).values(system=system, **values)
+        self.conn.execute(stmt.on_conflict_do_update(index_elements=[system_states.c.system],
+                                                     set_=values))
 
 
 class ChangeRepository:

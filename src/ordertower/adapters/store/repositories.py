@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from ...domain.decomposition import FulfillmentLine
 from ...domain.lifecycle import FINAL_ITEM_STATES, ItemState
 from ...domain.planning import Plan
+from ...domain.stored_plan import NewPlanItem
 from .orchestration import OrchestrationRepository
 from .tables import (assets, events, fulfillment_lines, item_attempts, orders, plan_item_edges,
                      plan_items)
@@ -47,6 +48,21 @@ class OrderRepository:
 
     def update(self, order_id: str, **values: Any) -> None:
         self.conn.execute(orders.update().where(orders.c.id == order_id).values(**values))
+
+    def compare_and_set(self, order_id: str, expected_state: str, **values: Any) -> bool:
+        """Change an order if it is still in ``expected_state`` (guards against races)."""
+        res = self.conn.execute(orders.update().where(
+            orders.c.id == order_id, orders.c.state == expected_state).values(**values))
+        return res.rowcount == 1
+
+    def lock_many(self, order_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Lock these orders in id order, waiting for each (engine/locks.py: writers that
+        need several orders take them in one order, so they cannot deadlock each other)."""
+        out: list[dict[str, Any]] = []
+        for chunk in _chunks(sorted(set(order_ids))):
+            q = sa.select(orders).where(orders.c.id.in_(chunk)).order_by(orders.c.id).with_for_update()
+            out += [dict(r) for r in self.conn.execute(q).mappings().all()]
+        return out
 
     def lock_acknowledged(self, order_ids: list[str]) -> list[dict[str, Any]]:
         """Lock the acknowledged orders among these, skipping any locked by someone else."""
@@ -184,31 +200,25 @@ class PlanRepository:
 
     def add_plan(self, order_id: str, revision: int, plan: Plan, now: datetime,
                  not_before: datetime | None = None, first_position: int = 0) -> list[dict[str, Any]]:
-        """Insert the plan's items and edges. Items with no dependency left start ``ready``;
-        items whose condition was false start ``skipped`` and hold back nothing."""
+        """Insert the plan's items and edges, each in the state it starts in
+        (domain/stored_plan.initial_state); a skipped item holds back nothing."""
         ids = {item.key: new_id() for item in plan.items}
         skipped = {item.key for item in plan.items if item.skip_reason}
         offline = OrchestrationRepository(self.conn).offline_systems()
-        rows = []
-        for pos, item in enumerate(plan.items):
-            waits_for = [d for d in item.depends_on if d not in skipped]
-            state = (ItemState.SKIPPED if item.key in skipped
-                     else ItemState.PENDING if waits_for
-                     else ItemState.ON_HOLD if item.system in offline else ItemState.READY)
-            rows.append({
-                "id": ids[item.key], "order_id": order_id, "revision": revision, "key": item.key,
-                "position": first_position + pos, "line_id": item.line_id, "step_id": item.step_id,
-                "name": item.name,
-                "type": item.type, "system": item.system,
-                "state": state, "ponr": item.ponr, "depends_on": item.depends_on,
-                "pending_deps": len(waits_for), "root_item_ids": item.root_item_ids,
-                "attempts": 0, "expected_duration_s": item.expected_duration_s, "spec": item.spec,
-                "not_before": not_before, "output": {"skipped": item.skip_reason} if item.skip_reason else None,
-                "finished_at": now if item.skip_reason else None,
-                "created_at": now, "updated_at": now})
+        new = [NewPlanItem.start(item, id=ids[item.key], revision=revision,
+                                 position=first_position + pos, not_before=not_before,
+                                 open_dependencies=sum(1 for d in item.depends_on if d not in skipped),
+                                 offline_systems=offline)
+               for pos, item in enumerate(plan.items)]
+        edges = [{"item_id": ids[i.key], "depends_on_id": ids[d]} for i in plan.items for d in i.depends_on]
+        return self.insert_new(order_id, new, edges, now)
+
+    def insert_new(self, order_id: str, items: list[NewPlanItem], edges: list[dict[str, str]],
+                   now: datetime) -> list[dict[str, Any]]:
+        """Store new plan items and their edges; wakes workers when one starts ``ready``."""
+        rows = [_row_of(order_id, item, now) for item in items]
         for chunk in _chunks(rows):
             self.conn.execute(plan_items.insert(), chunk)
-        edges = [{"item_id": ids[i.key], "depends_on_id": ids[d]} for i in plan.items for d in i.depends_on]
         for chunk in _chunks(edges):
             self.conn.execute(plan_item_edges.insert(), chunk)
         if any(r["state"] == ItemState.READY for r in rows):
@@ -252,6 +262,13 @@ class PlanRepository:
         rows = self.conn.execute(sa.select(item_attempts).where(item_attempts.c.item_id == item_id)
                                  .order_by(item_attempts.c.attempt, item_attempts.c.id)).mappings().all()
         return [dict(r) for r in rows]
+
+    def attempts_of_order(self, order_id: str) -> list[dict[str, Any]]:
+        """Every attempt of every item of the order (any revision), oldest first."""
+        q = (sa.select(item_attempts).join(plan_items, plan_items.c.id == item_attempts.c.item_id)
+             .where(plan_items.c.order_id == order_id)
+             .order_by(item_attempts.c.started_at, item_attempts.c.id))
+        return [dict(r) for r in self.conn.execute(q).mappings().all()]
 
     # --- the queue -------------------------------------------------------------------
 
@@ -300,18 +317,42 @@ class PlanRepository:
         return [dict(r) | {"previous_state": previous[r["id"]]} for r in rows]
 
     def expired(self, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
+        """Running items whose lease has passed (candidates, not locked: engine/locks.py)."""
         q = (sa.select(plan_items).where(plan_items.c.state == ItemState.RUNNING.value,
                                          plan_items.c.lease_until < now)
-             .limit(limit).with_for_update(skip_locked=True))
+             .order_by(plan_items.c.lease_until).limit(limit))
         return [dict(r) for r in self.conn.execute(q).mappings().all()]
 
-    def renew_leases(self, worker: str, ids: list[str], until: datetime) -> int:
-        total = 0
+    def renew_leases(self, worker: str, ids: list[str], until: datetime) -> tuple[int, list[str]]:
+        """Extend the leases of this worker's running items among ``ids``, without ever
+        waiting for a lock: a row someone else holds right now (an amendment, a recorder) is
+        skipped (``FOR UPDATE SKIP LOCKED``). Returns how many were renewed and the ids
+        skipped that way (still this worker's and running)."""
+        renewed, busy = 0, []
         for chunk in _chunks(ids):
-            total += self.conn.execute(plan_items.update().where(
-                plan_items.c.id.in_(chunk), plan_items.c.lease_owner == worker,
-                plan_items.c.state == ItemState.RUNNING.value).values(lease_until=until)).rowcount
-        return total
+            mine = (plan_items.c.id.in_(chunk), plan_items.c.lease_owner == worker,
+                    plan_items.c.state == ItemState.RUNNING.value)
+            free = list(self.conn.execute(sa.select(plan_items.c.id).where(*mine)
+                                          .with_for_update(skip_locked=True)).scalars())
+            if free:
+                renewed += self.conn.execute(plan_items.update().where(
+                    plan_items.c.id.in_(free), *mine).values(lease_until=until)).rowcount
+            if len(free) < len(chunk):
+                held = set(self.conn.execute(sa.select(plan_items.c.id).where(*mine)).scalars())
+                busy += sorted(held - set(free))
+        return renewed, busy
+
+    def lock_items(self, order_id: str, ids: Iterable[str], *,
+                   skip_locked: bool = False) -> list[dict[str, Any]]:
+        """These items of the order, locked (after the order itself: engine/locks.py); with
+        ``skip_locked``, only those nobody else holds now."""
+        out: list[dict[str, Any]] = []
+        for chunk in _chunks(sorted(set(ids))):
+            q = (sa.select(plan_items).where(plan_items.c.order_id == order_id, plan_items.c.id.in_(chunk))
+                 .order_by(plan_items.c.revision, plan_items.c.position)
+                 .with_for_update(skip_locked=skip_locked))
+            out += [dict(r) for r in self.conn.execute(q).mappings().all()]
+        return out
 
     def update_item(self, item_id: str, expected_state: str, **values: Any) -> bool:
         """Change an item if it is still in ``expected_state`` (guards against races)."""
@@ -346,10 +387,26 @@ class PlanRepository:
         return {r[0]: r[1] for r in rows}
 
     def of_system(self, system: str, states: Iterable[str]) -> list[dict[str, Any]]:
+        """Items of a system in these states (candidates, not locked: engine/locks.py)."""
         q = (sa.select(plan_items).where(plan_items.c.system == system,
                                          plan_items.c.state.in_(list(states)))
-             .order_by(plan_items.c.created_at, plan_items.c.position).with_for_update())
+             .order_by(plan_items.c.created_at, plan_items.c.position))
         return [dict(r) for r in self.conn.execute(q).mappings().all()]
+
+    def hold_drift(self, offline: Iterable[str], limit: int = 500) -> list[dict[str, Any]]:
+        """Items on the wrong side of their system's state: held by a system that is online,
+        or ready (or retrying) for one that is offline (candidates, not locked)."""
+        offline = sorted(offline)
+        held = sa.select(plan_items).where(plan_items.c.state == ItemState.ON_HOLD.value)
+        if offline:
+            held = held.where(plan_items.c.system.not_in(offline))
+        rows = [dict(r) for r in self.conn.execute(held.limit(limit)).mappings().all()]
+        if offline:
+            ready = sa.select(plan_items).where(
+                plan_items.c.state.in_([ItemState.READY.value, ItemState.RETRYING.value]),
+                plan_items.c.system.in_(offline))
+            rows += [dict(r) for r in self.conn.execute(ready.limit(limit)).mappings().all()]
+        return rows
 
     def count_by_state(self, system: str) -> dict[str, int]:
         rows = self.conn.execute(sa.select(plan_items.c.state, sa.func.count())
@@ -358,17 +415,18 @@ class PlanRepository:
         return {r[0]: r[1] for r in rows}
 
     def due_waits(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
-        """Waiting ``wait`` items whose next check is due."""
+        """Waiting ``wait`` items whose next check is due (candidates, not locked)."""
         q = (sa.select(plan_items).where(
             plan_items.c.state == ItemState.WAITING.value, plan_items.c.type == "wait",
-            plan_items.c.not_before <= now).limit(limit).with_for_update(skip_locked=True))
+            plan_items.c.not_before <= now).order_by(plan_items.c.not_before).limit(limit))
         return [dict(r) for r in self.conn.execute(q).mappings().all()]
 
     def timed_out(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
-        """Waiting items whose callback, task or wait time-out has passed."""
+        """Waiting items whose callback, task or wait time-out has passed (candidates, not
+        locked)."""
         q = (sa.select(plan_items).where(
             plan_items.c.state == ItemState.WAITING.value, plan_items.c.deadline_at <= now)
-            .limit(limit).with_for_update(skip_locked=True))
+            .order_by(plan_items.c.deadline_at).limit(limit))
         return [dict(r) for r in self.conn.execute(q).mappings().all()]
 
     def in_fallout(self, system: str | None = None, error: str | None = None,
@@ -399,20 +457,16 @@ class PlanRepository:
 
     # --- revisions ---------------------------------------------------------------------------
 
-    def lock_all(self, order_id: str) -> list[dict[str, Any]]:
-        """Every item of the order, every revision, locked (after the order itself)."""
+    def lock_all(self, order_id: str, *, skip_locked: bool = False) -> list[dict[str, Any]]:
+        """Every item of the order, every revision, locked (after the order itself); with
+        ``skip_locked``, only those nobody else holds now."""
         q = (sa.select(plan_items).where(plan_items.c.order_id == order_id)
-             .order_by(plan_items.c.revision, plan_items.c.position).with_for_update())
+             .order_by(plan_items.c.revision, plan_items.c.position)
+             .with_for_update(skip_locked=skip_locked))
         return [dict(r) for r in self.conn.execute(q).mappings().all()]
 
     def key_of(self, item_id: str) -> str:
         return self.conn.execute(sa.select(plan_items.c.key).where(plan_items.c.id == item_id)).scalar_one()
-
-    def insert_rows(self, rows: list[dict[str, Any]], edges: list[dict[str, str]]) -> None:
-        for chunk in _chunks(rows):
-            self.conn.execute(plan_items.insert(), chunk)
-        for chunk in _chunks(edges):
-            self.conn.execute(plan_item_edges.insert(), chunk)
 
     def move_to_revision(self, ids: list[str], revision: int, now: datetime) -> None:
         for chunk in _chunks(ids):
@@ -435,3 +489,17 @@ class PlanRepository:
         return self.conn.execute(sa.select(sa.func.count()).select_from(plan_items).where(
             plan_items.c.order_id == order_id,
             plan_items.c.state.not_in([s.value for s in FINAL_ITEM_STATES]))).scalar_one()
+
+
+def _row_of(order_id: str, item: NewPlanItem, now: datetime) -> dict[str, Any]:
+    """The plan_items row of a new item (the one place a plan row is built)."""
+    p = item.planned
+    return {
+        "id": item.id, "order_id": order_id, "revision": item.revision, "key": p.key,
+        "position": item.position, "line_id": p.line_id, "step_id": p.step_id, "name": p.name,
+        "type": p.type, "system": p.system, "state": item.state, "ponr": p.ponr,
+        "depends_on": p.depends_on, "pending_deps": item.pending_deps,
+        "root_item_ids": p.root_item_ids, "attempts": 0, "expected_duration_s": p.expected_duration_s,
+        "spec": p.spec, "not_before": item.not_before,
+        "output": {"skipped": p.skip_reason} if p.skip_reason else None,
+        "finished_at": now if p.skip_reason else None, "created_at": now, "updated_at": now}

@@ -1,0 +1,166 @@
+"""The engine's decisions, as pure domain functions: the state a new plan item starts in, the
+order's state after a change to its items, and which work a revision keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from ordertower.domain.item_spec import ItemSpec
+from ordertower.domain.lifecycle import ItemState, OrderState
+from ordertower.domain.order_progress import settle
+from ordertower.domain.planning import PlannedItem
+from ordertower.domain.revisions import kept_work
+from ordertower.domain.stored_plan import NewPlanItem, initial_state
+
+
+def planned(key: str, *, depends_on=(), system: str | None = "network", skip: str | None = None,
+            spec: ItemSpec | None = None) -> PlannedItem:
+    return PlannedItem(key=key, line_id=key.split("#")[0], step_id=key.split("#")[-1], name=key,
+                       type="callout", system=system, ponr=False, depends_on=list(depends_on),
+                       root_item_ids=["1"], spec=spec or ItemSpec(), skip_reason=skip)
+
+
+# --- the state a new item starts in ----------------------------------------------------------
+
+@pytest.mark.parametrize("skip, open_deps, offline, expected", [
+    ("condition is false: install == technician", 0, set(), ItemState.SKIPPED),
+    ("condition is false", 2, {"network"}, ItemState.SKIPPED),  # skipped wins over everything
+    (None, 1, set(), ItemState.PENDING),
+    (None, 1, {"network"}, ItemState.PENDING),  # held only once it could start
+    (None, 0, {"network"}, ItemState.ON_HOLD),
+    (None, 0, {"billing"}, ItemState.READY),
+    (None, 0, set(), ItemState.READY),
+])
+def test_a_new_item_starts_skipped_pending_on_hold_or_ready(skip, open_deps, offline, expected):
+    assert initial_state(planned("1/x#go", skip=skip), open_deps, offline) == expected
+
+
+def test_a_new_item_counts_its_open_dependencies():
+    item = NewPlanItem.start(planned("1/x#go", depends_on=["a", "b"]), id="i", revision=2,
+                             position=4, open_dependencies=2, offline_systems=set())
+    assert (item.state, item.pending_deps, item.revision, item.position) == \
+        (ItemState.PENDING, 2, 2, 4)
+
+
+# --- the order's state after a change to its items ------------------------------------------
+
+@dataclass
+class Progress:
+    open_items: int = 1
+    started: bool = True
+    in_fallout: int = 0
+
+
+@pytest.mark.parametrize("state, progress, expected", [
+    ("acknowledged", Progress(started=False), []),
+    ("acknowledged", Progress(), [OrderState.IN_PROGRESS]),
+    ("acknowledged", Progress(open_items=0), [OrderState.IN_PROGRESS, OrderState.COMPLETED]),
+    ("inProgress", Progress(), []),
+    ("inProgress", Progress(open_items=0), [OrderState.COMPLETED]),
+    ("inProgress", Progress(in_fallout=1), [OrderState.HELD]),
+    ("held", Progress(in_fallout=1), []),
+    ("held", Progress(), [OrderState.IN_PROGRESS]),
+    ("held", Progress(open_items=0), [OrderState.COMPLETED]),
+    ("pendingCancellation", Progress(), []),
+    ("pendingCancellation", Progress(open_items=0), [OrderState.CANCELLED]),
+    ("completed", Progress(open_items=0), []),
+    ("cancelled", Progress(), []),
+])
+def test_the_order_follows_its_plan(state, progress, expected):
+    assert [s.to for s in settle(state, progress)] == expected
+
+
+def test_only_ending_steps_set_the_completion_date():
+    steps = settle("acknowledged", Progress(open_items=0))
+    assert [s.final for s in steps] == [False, True]
+
+
+class Counting:
+    """A plan whose figures count how often they are read."""
+
+    def __init__(self):
+        self.reads: list[str] = []
+
+    def __getattr__(self, name):
+        self.reads.append(name)
+        return {"open_items": 3, "started": True, "in_fallout": 0}[name]
+
+
+def test_settling_reads_no_more_of_the_plan_than_it_needs():
+    plan = Counting()
+    settle("completed", plan)
+    assert plan.reads == []
+    settle("inProgress", plan)
+    assert "started" not in plan.reads  # only an acknowledged order asks whether work began
+
+
+# --- which work a revision keeps ---------------------------------------------------------------
+
+def row(key: str, state: str, *, line: str | None = None, roots=("1",), spec: ItemSpec | None = None,
+        id: str | None = None) -> dict:
+    return {"id": id or f"id-{key}", "key": key, "state": state,
+            "line_id": line if line is not None else key.split("#")[0],
+            "root_item_ids": list(roots), "spec": spec or ItemSpec()}
+
+
+def test_unchanged_work_is_carried_and_changed_work_stops():
+    current = [row("1/a#ship", "completed"), row("2/b#activate", "running")]
+    plan = {"1/a#ship": planned("1/a#ship"), "2/b#activate": planned("2/b#activate")}
+
+    kept = kept_work(current, plan, affected_lines={"2/b"}, touched_roots={"2"})
+
+    assert set(kept.carried) == {"1/a#ship"}
+    assert [r["key"] for r in kept.stopping] == ["2/b#activate"]
+    assert kept.fresh == {"2/b#activate"}
+
+
+def test_work_the_new_plan_no_longer_has_stops():
+    kept = kept_work([row("1/a#ship", "ready")], {}, affected_lines=set(), touched_roots=set())
+    assert [r["key"] for r in kept.stopping] == ["1/a#ship"] and kept.fresh == set()
+
+
+def test_completed_work_whose_strategy_is_ignore_stays_done():
+    ignore = ItemSpec(compensate="ignore")
+    kept = kept_work([row("1/a#ship", "completed", spec=ignore)], {"1/a#ship": planned("1/a#ship")},
+                     affected_lines={"1/a"}, touched_roots={"1"})
+    assert set(kept.carried) == {"1/a#ship"} and kept.stopping == [] and kept.fresh == set()
+
+
+def test_unstarted_work_waiting_on_new_work_is_planned_afresh_and_so_on_down_the_chain():
+    current = [row("1/a#ship", "completed"), row("1/b#activate", "pending"),
+               row("1/c#bill", "pending")]
+    plan = {"1/a#ship": planned("1/a#ship"),
+            "1/b#activate": planned("1/b#activate", depends_on=["1/a#ship"]),
+            "1/c#bill": planned("1/c#bill", depends_on=["1/b#activate"])}
+
+    kept = kept_work(current, plan, affected_lines={"1/a"}, touched_roots=set())
+
+    assert kept.carried == {}
+    assert kept.fresh == {"1/a#ship", "1/b#activate", "1/c#bill"}
+
+
+def test_started_work_is_carried_even_when_what_it_waited_for_is_redone():
+    current = [row("1/a#ship", "completed"), row("1/b#activate", "running")]
+    plan = {"1/a#ship": planned("1/a#ship"),
+            "1/b#activate": planned("1/b#activate", depends_on=["1/a#ship"])}
+
+    kept = kept_work(current, plan, affected_lines={"1/a"}, touched_roots=set())
+
+    assert set(kept.carried) == {"1/b#activate"}
+
+
+def test_undoing_and_work_already_set_aside_are_neither_kept_nor_stopped():
+    current = [row("1/a#ship~undo@2", "running", spec=ItemSpec(compensates="id-x")),
+               row("1/b#ship", "cancelled"), row("1/c#ship", "compensated")]
+    kept = kept_work(current, {"1/b#ship": planned("1/b#ship")}, affected_lines=set(),
+                     touched_roots=set())
+    assert kept.carried == {} and kept.stopping == [] and kept.fresh == {"1/b#ship"}
+
+
+def test_items_without_a_line_follow_their_bundle():
+    assetize = row("assetize/1", "pending", line="", roots=("1",)) | {"line_id": None}
+    kept = kept_work([assetize], {"assetize/1": planned("assetize/1", system=None)},
+                     affected_lines=set(), touched_roots={"1"})
+    assert [r["key"] for r in kept.stopping] == ["assetize/1"]
