@@ -19,7 +19,7 @@ from .adapters.store.server_settings import PUBLIC_URL, read_setting, record_set
 from .adapters.store.unit_of_work import Store
 from .config import Settings
 from .engine.steps import BUILTIN_STEPS
-from .engine.clock import Clock, SystemClock
+from .domain.clock import Clock, SystemClock
 from .engine.executors import Executors
 from .engine.worker import Wakeup, Worker
 

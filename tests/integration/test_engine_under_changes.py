@@ -20,7 +20,7 @@ from ordertower.adapters.catalog_files import REFERENCE_CATALOG
 from ordertower.adapters.store.database import create_db_engine
 from ordertower.adapters.store.unit_of_work import Store
 from ordertower.engine import holds, jeopardy, leases, timers
-from ordertower.engine.clock import SystemClock
+from ordertower.domain.clock import SystemClock
 
 from ..conftest import _truncate
 from ..support.engine import EngineHarness

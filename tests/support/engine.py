@@ -13,7 +13,7 @@ import httpx
 
 from ordertower.adapters.callouts import HttpCallouts
 from ordertower.bootstrap import bootstrap
-from ordertower.engine.clock import ManualClock
+from ordertower.domain.clock import ManualClock
 from ordertower.entrypoints.api.app import create_app
 from ordertower.simulators import create_simulators_app
 

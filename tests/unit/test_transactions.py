@@ -10,9 +10,12 @@ import psycopg.errors
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from ordertower.adapters.store.unit_of_work import (MAX_DELAY_S, TRIES, Store, TransactionConflict,
-                                                    conflict_reason, retrying)
-from ordertower.engine.transitions import ConcurrentChange, transition_order
+from ordertower.adapters.store.database import create_db_engine
+from ordertower.adapters.store.unit_of_work import SqlUnitOfWork, conflict_reason
+from ordertower.domain.clock import SystemClock
+from ordertower.domain.errors import ConcurrentChange, TransactionConflict
+from ordertower.engine.conflicts import MAX_DELAY_S, TRIES, retrying
+from ordertower.engine.transitions import transition_order
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -71,6 +74,7 @@ def _db_error(orig: Exception, kind=sa_exc.OperationalError) -> Exception:
 
 
 DEADLOCK = _db_error(psycopg.errors.DeadlockDetected("deadlock detected"))
+LOST_RACE = TransactionConflict("deadlock detected")  # how the store reports DEADLOCK
 
 
 @pytest.mark.parametrize("error, reason", [
@@ -78,7 +82,6 @@ DEADLOCK = _db_error(psycopg.errors.DeadlockDetected("deadlock detected"))
     (_db_error(psycopg.errors.SerializationFailure("could not serialize access")), "serialization failure"),
     (_db_error(psycopg.errors.LockNotAvailable("could not obtain lock")), "lock not available"),
     (_db_error(sqlite3.OperationalError("database is locked")), "database is locked"),
-    (ConcurrentChange("plan item i1"), "concurrent change"),
 ])
 def test_what_a_fresh_try_can_fix(error, reason):
     assert conflict_reason(error) == reason
@@ -88,9 +91,22 @@ def test_what_a_fresh_try_can_fix(error, reason):
     _db_error(psycopg.errors.UniqueViolation("duplicate key"), sa_exc.IntegrityError),
     _db_error(psycopg.errors.UndefinedTable("no such table")),
     ValueError("a bug"),
+    ConcurrentChange("plan item i1"),  # not the database's: the use case raises it itself
 ])
 def test_what_it_cannot(error):
     assert conflict_reason(error) is None
+
+
+def test_a_transaction_that_lost_a_race_leaves_its_unit_of_work_as_a_conflict_to_retry(tmp_path):
+    engine = create_db_engine(f"sqlite:///{tmp_path}/t.db")
+    with pytest.raises(TransactionConflict) as lost:
+        with SqlUnitOfWork(engine, SystemClock()):
+            raise DEADLOCK
+    assert lost.value.reason == "deadlock detected" and lost.value.__cause__ is DEADLOCK
+    with pytest.raises(ValueError):  # anything else goes through as it is
+        with SqlUnitOfWork(engine, SystemClock()):
+            raise ValueError("a bug")
+    engine.dispose()
 
 
 def _flaky(failures: list[Exception], result="done"):
@@ -105,7 +121,7 @@ def _flaky(failures: list[Exception], result="done"):
 
 
 def test_a_use_case_that_deadlocked_runs_again_from_the_start_after_a_jittered_pause():
-    use_case, calls = _flaky([DEADLOCK, DEADLOCK])
+    use_case, calls = _flaky([LOST_RACE, ConcurrentChange("order o1")])
     pauses: list[float] = []
 
     assert retrying(use_case, sleep=pauses.append)("store", "o1", actor="op") == "done"
@@ -115,14 +131,14 @@ def test_a_use_case_that_deadlocked_runs_again_from_the_start_after_a_jittered_p
 
 
 def test_a_use_case_that_keeps_losing_answers_a_concurrent_change_not_a_database_error():
-    use_case, calls = _flaky([DEADLOCK] * TRIES)
+    use_case, calls = _flaky([LOST_RACE] * TRIES)
 
     with pytest.raises(TransactionConflict) as gave_up:
         retrying(use_case, sleep=lambda _s: None)()
 
     assert len(calls) == TRIES
     assert isinstance(gave_up.value, ConcurrentChange) and gave_up.value.kind == "concurrent-change"
-    assert "deadlock detected" in gave_up.value.detail and gave_up.value.__cause__ is DEADLOCK
+    assert "deadlock detected" in gave_up.value.detail
 
 
 def test_other_errors_are_not_run_again():
@@ -131,12 +147,3 @@ def test_other_errors_are_not_run_again():
     with pytest.raises(ValueError):
         retrying(use_case, sleep=lambda _s: pytest.fail("no pause"))()
     assert len(calls) == 1
-
-
-def test_the_store_runs_a_use_case_with_the_same_retries(monkeypatch):
-    monkeypatch.setattr("ordertower.adapters.store.unit_of_work.time.sleep",
-                        lambda s: pytest.fail(f"slept {s}s") if s > MAX_DELAY_S else None)
-    use_case, calls = _flaky([ConcurrentChange("order o1")], result=42)
-
-    assert Store(engine=None, clock=None).run(use_case, "a", b=1) == 42
-    assert calls == [(("a",), {"b": 1})] * 2

@@ -1,24 +1,19 @@
-"""HTTP callouts to fulfillment systems (httpx, one shared connection pool)."""
+"""HTTP callouts to fulfillment systems (httpx, one shared connection pool).
+
+``send`` never raises for a transport problem: it answers a CalloutReply (the system
+answered, whatever the status) or a CalloutFailure (no answer: a time-out, or the request
+could not be delivered), so the engine judges outcomes without knowing httpx."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-
-@dataclass(frozen=True)
-class CalloutResponse:
-    status_code: int
-    body: Any  # parsed JSON, or None
-    text: str
-    headers: dict[str, str]
+from ..engine.ports import CalloutFailure, CalloutReply
 
 
 class HttpCallouts:
-    """Sends callouts; transport problems surface as httpx exceptions for the engine to judge."""
-
     def __init__(self, transport: httpx.AsyncBaseTransport | None = None, max_connections: int = 500):
         self._client = httpx.AsyncClient(
             transport=transport,
@@ -26,20 +21,18 @@ class HttpCallouts:
             follow_redirects=False)
 
     async def send(self, method: str, url: str, *, json: Any, headers: dict[str, str],
-                   timeout: float) -> CalloutResponse:
-        resp = await self._client.request(method, url, json=json, headers=headers, timeout=timeout)
+                   timeout: float) -> CalloutReply | CalloutFailure:
+        try:
+            resp = await self._client.request(method, url, json=json, headers=headers, timeout=timeout)
+        except httpx.TimeoutException as exc:
+            return CalloutFailure("timeout", repr(exc))
+        except httpx.HTTPError as exc:
+            return CalloutFailure("connection", repr(exc))
         try:
             body = resp.json() if resp.content else None
         except ValueError:
             body = None
-        return CalloutResponse(resp.status_code, body, resp.text, dict(resp.headers))
+        return CalloutReply(resp.status_code, body, resp.text, dict(resp.headers))
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-
-def resolve_base_url(base_url: str, substitutions: dict[str, str]) -> str:
-    """Fill ``{simulators}``-style markers of a system's base URL from configuration."""
-    for key, value in substitutions.items():
-        base_url = base_url.replace("{" + key + "}", value.rstrip("/"))
-    return base_url.rstrip("/")

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from ..domain.catalog import (AssignmentRule, Catalog, CommercialProduct, Rule, Scenario,
                               System, TechnicalProduct, WorkQueue)
 from ..domain.catalog_checks import check_catalog
+from ..domain.loaded_catalog import LoadedCatalog
 
 SECTIONS: dict[str, type] = {
     "systems": System,
@@ -48,17 +49,6 @@ class CatalogLoadError(Exception):
     def __init__(self, problems: list[CatalogProblem]):
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = problems
-
-
-@dataclass(frozen=True)
-class LoadedCatalog:
-    catalog: Catalog
-    files: tuple[Path, ...]
-    digest: str  # sha256 of the files' bytes, for the order's catalog version
-
-    @property
-    def version(self) -> str:
-        return f"{self.catalog.version}+{self.digest[:12]}"
 
 
 def format_path(path: Iterable[str | int]) -> str:

@@ -4,19 +4,12 @@ connection) is a failure, described in one line for the listener's ``lastError``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from .. import __version__
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    ok: bool
-    status_code: int | None = None
-    error: str | None = None
+from ..engine.ports import DeliveryResult
 
 
 class HttpEventDelivery:

@@ -71,3 +71,22 @@ class NotFound(DomainError):
             title="Not found",
             kind="not-found",
         )
+
+
+class ConcurrentChange(DomainError):
+    """What was read has been changed by someone else since: the change is not made."""
+
+    def __init__(self, subject: str):
+        super().__init__(detail=f"{subject} was changed by someone else; try again.",
+                         title="Concurrent change", kind="concurrent-change")
+
+
+class TransactionConflict(ConcurrentChange):
+    """The transaction lost a race with a concurrent one (a deadlock, a serialization
+    failure, a busy database): running the use case again can succeed."""
+
+    def __init__(self, reason: str):
+        super().__init__("the data this request changes")
+        self.reason = reason
+        self.detail = (f"The request kept colliding with concurrent changes to the same data "
+                       f"({reason}); nothing was changed. Try again.")

@@ -7,14 +7,15 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from ..adapters.store.unit_of_work import retrying
+from .conflicts import retrying
+from .ports import Store
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 @retrying
-def issue_callback_token(store, item: dict[str, Any]) -> str:
+def issue_callback_token(store: Store, item: dict[str, Any]) -> str:
     """A single-use token for the asynchronous reply to this attempt (stored hashed)."""
     token = secrets.token_urlsafe(24)
     timeout = item["spec"].timeout_s

@@ -30,9 +30,7 @@ from typing import Any, Callable
 
 import structlog
 
-from ..adapters.event_delivery import HttpEventDelivery
-from ..adapters.store.event_feed import EventFeed
-from ..adapters.store.subscriptions import SubscriptionRepository
+from .ports import EventDelivery, EventFeed, Store
 from ..domain.notifications import HubFilter, is_failing, kinds_for, retry_delay
 
 log = structlog.get_logger("ordertower.dispatcher")
@@ -41,7 +39,7 @@ Render = Callable[[Any, list[dict[str, Any]]], list[tuple[dict[str, Any], Any, d
 
 
 class Dispatcher:
-    def __init__(self, store, feed: EventFeed, delivery: HttpEventDelivery, render: Render, *,
+    def __init__(self, store: Store, feed: EventFeed, delivery: EventDelivery, render: Render, *,
                  name: str | None = None, poll_seconds: float = 0.25, lease_seconds: float = 30.0,
                  batch: int = 100, concurrency: int = 16, retry_base_seconds: float = 1.0,
                  retry_max_seconds: float = 300.0, failing_after_attempts: int = 0,
@@ -199,11 +197,11 @@ class Dispatcher:
         if horizon <= 0:
             return []
         with self.store.read() as uow:
-            if not SubscriptionRepository(uow.conn).any_due(uow.clock.now(), horizon):
+            if not uow.subscriptions.any_due(uow.clock.now(), horizon):
                 return []
         with self.store.uow() as uow:
             now = uow.clock.now()
-            rows = SubscriptionRepository(uow.conn).claim(
+            rows = uow.subscriptions.claim(
                 self.name, limit, now, now + self.lease, horizon, exclude=serving)
             uow.commit()
             return rows
@@ -216,7 +214,7 @@ class Dispatcher:
             return lease_until
         with self.store.uow() as uow:
             until = now + max(self.lease, margin * 2)
-            if not SubscriptionRepository(uow.conn).renew(sub_id, self.name, until):
+            if not uow.subscriptions.renew(sub_id, self.name, until):
                 return None
             uow.commit()
             return until
@@ -225,14 +223,14 @@ class Dispatcher:
         with self.store.uow() as uow:
             now = uow.clock.now()
             until = now + self.lease
-            if not SubscriptionRepository(uow.conn).delivered(sub_id, self.name, event_id, now, until):
+            if not uow.subscriptions.delivered(sub_id, self.name, event_id, now, until):
                 return None
             uow.commit()
             return until
 
     def _passed(self, sub_id: str, event_id: int) -> bool:
         with self.store.uow() as uow:
-            repo = SubscriptionRepository(uow.conn)
+            repo = uow.subscriptions
             repo.passed(sub_id, self.name, event_id, uow.clock.now())
             held = repo.holds(sub_id, self.name)
             uow.commit()
@@ -244,7 +242,7 @@ class Dispatcher:
             failing = is_failing(failures, failing_since, now, self.failing_after_attempts,
                                  self.failing_after_seconds)
             delay = retry_delay(failures, self.retry_base_seconds, self.retry_max_seconds)
-            SubscriptionRepository(uow.conn).failed(
+            uow.subscriptions.failed(
                 row["id"], self.name, failures=failures, failing_since=failing_since,
                 status="failing" if failing else "active", error=error, now=now,
                 next_attempt_at=now + delay)
@@ -258,10 +256,10 @@ class Dispatcher:
 
     def _release(self, sub_id: str) -> None:
         with self.store.uow() as uow:
-            SubscriptionRepository(uow.conn).release(sub_id, self.name)
+            uow.subscriptions.release(sub_id, self.name)
             uow.commit()
 
     def _release_all(self) -> None:
         with self.store.uow() as uow:
-            SubscriptionRepository(uow.conn).release_all(self.name)
+            uow.subscriptions.release_all(self.name)
             uow.commit()

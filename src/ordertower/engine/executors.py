@@ -7,10 +7,8 @@ import asyncio
 import time
 from typing import Any, Callable, Mapping
 
-import httpx
-
 from .. import metrics
-from ..adapters.callouts import HttpCallouts, resolve_base_url
+from .ports import CalloutFailure, Callouts
 from ..domain.catalog import Catalog
 from ..domain.conditions import MISSING
 from ..domain.routing import route_queue
@@ -51,6 +49,13 @@ def routing_lookup(order: dict[str, Any], line: dict[str, Any] | None) -> Any:
     return lookup
 
 
+def resolve_base_url(base_url: str, substitutions: dict[str, str]) -> str:
+    """Fill ``{simulators}``-style markers of a system's base URL from configuration."""
+    for key, value in substitutions.items():
+        base_url = base_url.replace("{" + key + "}", value.rstrip("/"))
+    return base_url.rstrip("/")
+
+
 def _retry_after(headers: dict[str, str]) -> float | None:
     raw = headers.get("retry-after")
     if raw is None:
@@ -62,7 +67,7 @@ def _retry_after(headers: dict[str, str]) -> float | None:
 
 
 class Executors:
-    def __init__(self, catalog: Callable[[], Catalog], callouts: HttpCallouts,
+    def __init__(self, catalog: Callable[[], Catalog], callouts: Callouts,
                  url_substitutions: dict[str, str], callback_base: str,
                  steps: Mapping[str, AutoStep]):
         self._catalog = catalog
@@ -142,17 +147,15 @@ class Executors:
         if callback_url:
             headers["X-Callback-Url"] = callback_url
         started = time.perf_counter()
-        try:
-            resp = await self.callouts.send(spec.method, url, json=body, headers=headers,
-                                            timeout=system.timeout.total_seconds())
-        except httpx.TimeoutException as exc:
-            return Outcome.failed(f"time-out: {exc!r}", retryable=True, request=request,
-                           duration_ms=int((time.perf_counter() - started) * 1000))
-        except httpx.HTTPError as exc:
-            return Outcome.failed(f"connection error: {exc!r}", retryable=True, request=request,
-                                  transport_error=True,
-                           duration_ms=int((time.perf_counter() - started) * 1000))
+        resp = await self.callouts.send(spec.method, url, json=body, headers=headers,
+                                        timeout=system.timeout.total_seconds())
         duration = int((time.perf_counter() - started) * 1000)
+        if isinstance(resp, CalloutFailure):
+            if resp.kind == "timeout":
+                return Outcome.failed(f"time-out: {resp.detail}", retryable=True, request=request,
+                                      duration_ms=duration)
+            return Outcome.failed(f"connection error: {resp.detail}", retryable=True,
+                                  request=request, transport_error=True, duration_ms=duration)
         excerpt = resp.text[:EXCERPT]
         common = {"request": request, "status_code": resp.status_code, "response_excerpt": excerpt,
                   "duration_ms": duration}

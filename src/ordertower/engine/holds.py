@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..adapters.store.unit_of_work import retrying
+from .conflicts import retrying
 from ..domain.lifecycle import ItemState
 from .locks import by_order, lock_if_free
 from .transitions import transition_item
+from .ports import Store, UnitOfWork
 
 HOLDABLE = (ItemState.READY, ItemState.RETRYING)
 
 
-def follow_system(uow, row: dict[str, Any], offline: bool, cause: str) -> bool:
+def follow_system(uow: UnitOfWork, row: dict[str, Any], offline: bool, cause: str) -> bool:
     """Hold a locked item of an offline system, or free a held one of an online system.
     Returns whether it changed (the caller wakes workers when items became ready)."""
     if offline and row["state"] in HOLDABLE:
@@ -34,7 +35,7 @@ def follow_system(uow, row: dict[str, Any], offline: bool, cause: str) -> bool:
 
 
 @retrying
-def sweep_holds(store, limit: int = 500) -> int:
+def sweep_holds(store: Store, limit: int = 500) -> int:
     """Put right the items on the wrong side of their system's state (see above)."""
     with store.uow() as uow:
         offline = uow.orchestration.offline_systems()

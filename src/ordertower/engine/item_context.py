@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from .ports import Store
 
-def load_context(store, item: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, list[dict]]:
+def load_context(store: Store, item: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, list[dict]]:
     """The order, the item's line and every line of the order, as they are now."""
     with store.read() as uow:
         order = uow.orders.get(item["order_id"])

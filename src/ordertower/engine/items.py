@@ -7,17 +7,18 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ..adapters.store.repositories import new_id
+from ..domain.ids import new_id
 from ..domain.jeopardy import GREEN
 from ..domain.lifecycle import ItemState, OrderState
 from ..domain.retry import attempts_left, next_delay
 from .leases import LEASE_FREE
 from .order_state import settle_order
 from .transitions import transition_item, transition_order
+from .ports import UnitOfWork
 
 _rng = random.Random()
 
-def complete(uow, row: dict[str, Any], order: dict[str, Any], output: dict[str, Any], cause: str,
+def complete(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], output: dict[str, Any], cause: str,
              assets: list[dict[str, Any]] | None = None) -> str:
     """Complete an item: outputs into its line, assets, successors released, order state."""
     now = uow.clock.now()
@@ -36,7 +37,7 @@ def complete(uow, row: dict[str, Any], order: dict[str, Any], output: dict[str, 
     return ItemState.COMPLETED
 
 
-def _reconcile_compensation(uow, row: dict[str, Any], cause: str) -> None:
+def _reconcile_compensation(uow: UnitOfWork, row: dict[str, Any], cause: str) -> None:
     spec = row["spec"]
     if spec.compensates:  # this item undid another: that one is now compensated
         original = uow.plan.get(spec.compensates, for_update=True)
@@ -57,7 +58,7 @@ def _is_withdrawn(row: dict[str, Any], order: dict[str, Any]) -> bool:
     return row["revision"] != order["revision"] or order["state"] == OrderState.PENDING_CANCELLATION
 
 
-def fail(uow, row: dict[str, Any], order: dict[str, Any], error: str, retryable: bool,
+def fail(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], error: str, retryable: bool,
          retry_after: float | None = None) -> str:
     """A failed attempt: retry later if the policy has attempts left, else fallout."""
     now = uow.clock.now()
@@ -95,7 +96,7 @@ def fail(uow, row: dict[str, Any], order: dict[str, Any], error: str, retryable:
     return ItemState.FALLOUT
 
 
-def release_successors(uow, row: dict[str, Any]) -> None:
+def release_successors(uow: UnitOfWork, row: dict[str, Any]) -> None:
     now = uow.clock.now()
     freed = uow.plan.decrement_pending(uow.plan.successors(row["id"]), now)
     if not freed:
@@ -119,7 +120,7 @@ def release_successors(uow, row: dict[str, Any]) -> None:
     uow.plan.released()
 
 
-def _apply_outputs(uow, row: dict[str, Any], output: dict[str, Any]) -> None:
+def _apply_outputs(uow: UnitOfWork, row: dict[str, Any], output: dict[str, Any]) -> None:
     outputs = row["spec"].outputs
     if not outputs or row["line_id"] is None:
         return
@@ -127,7 +128,7 @@ def _apply_outputs(uow, row: dict[str, Any], output: dict[str, Any]) -> None:
     update_line(uow, row, updates)
 
 
-def update_line(uow, row: dict[str, Any], updates: dict[str, Any]) -> None:
+def update_line(uow: UnitOfWork, row: dict[str, Any], updates: dict[str, Any]) -> None:
     if not updates or row["line_id"] is None:
         return
     line = uow.orders.line(row["order_id"], row["revision"], row["line_id"])
@@ -137,7 +138,7 @@ def update_line(uow, row: dict[str, Any], updates: dict[str, Any]) -> None:
                                       dict(line["attributes"]) | updates)
 
 
-def _record_asset(uow, order: dict[str, Any], asset: dict[str, Any], now) -> None:
+def _record_asset(uow: UnitOfWork, order: dict[str, Any], asset: dict[str, Any], now) -> None:
     """Record one change of the installed base that an ``assetize`` step produced: the asset
     added, modified or terminated, and the inventory items its lines keep or leave
     (adapters/store/inventory.py). Idempotent."""

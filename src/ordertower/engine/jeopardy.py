@@ -3,12 +3,13 @@ their requested completion date. Recomputed by a periodic sweep; each change is 
 
 from __future__ import annotations
 
-from ..adapters.store.unit_of_work import retrying
+from .conflicts import retrying
 from ..domain.jeopardy import GREEN, item_jeopardy, order_jeopardy
 from .locks import lock_if_free
+from .ports import Store
 
 @retrying
-def sweep_jeopardy(store, limit: int = 1000) -> int:
+def sweep_jeopardy(store: Store, limit: int = 1000) -> int:
     """Recompute jeopardy of open orders and their items; raise an event on each change.
     Never waits for a lock (engine/locks.py): an order only if nobody holds it now, then
     those of its changed items nobody holds; the rest waits for the next sweep."""

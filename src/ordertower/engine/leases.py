@@ -10,16 +10,17 @@ from typing import Any
 
 import structlog
 
-from ..adapters.store.unit_of_work import retrying
+from .conflicts import retrying
 from ..domain.lifecycle import ItemState, OrderState
 from .locks import by_order, lock, lock_if_free
 from .transitions import transition_item, transition_order
+from .ports import Store
 
 log = structlog.get_logger("ordertower.engine")
 LEASE_FREE = {"lease_owner": None, "lease_until": None}
 
 @retrying
-def claim(store, worker: str, limit: int, lease: timedelta, exclude_systems=(),
+def claim(store: Store, worker: str, limit: int, lease: timedelta, exclude_systems=(),
           limits: dict[str, int] | None = None) -> list[dict[str, Any]]:
     with store.uow() as uow:
         now = uow.clock.now()
@@ -46,7 +47,7 @@ def claim(store, worker: str, limit: int, lease: timedelta, exclude_systems=(),
 
 
 @retrying
-def expire_leases(store) -> list[dict[str, Any]]:
+def expire_leases(store: Store) -> list[dict[str, Any]]:
     """Items whose worker stopped renewing its lease go back to ``ready`` for any worker.
     Never waits: an order or item someone holds now is left for the next round."""
     with store.uow() as uow:
@@ -72,7 +73,7 @@ def expire_leases(store) -> list[dict[str, Any]]:
 
 
 @retrying
-def release(store, worker: str, item: dict[str, Any], cause: str) -> bool:
+def release(store: Store, worker: str, item: dict[str, Any], cause: str) -> bool:
     """Give back an item this worker claimed but will not finish (it is shutting down): the
     item is ``ready`` again for any worker and the attempt it did not make is not charged.
     Returns False when the worker no longer held it."""
@@ -89,7 +90,7 @@ def release(store, worker: str, item: dict[str, Any], cause: str) -> bool:
 
 
 @retrying
-def renew_leases(store, worker: str, ids: list[str], lease: timedelta) -> tuple[int, list[str]]:
+def renew_leases(store: Store, worker: str, ids: list[str], lease: timedelta) -> tuple[int, list[str]]:
     """The heartbeat: extend this worker's leases. Never waits for a lock: a row held right
     now (by an amendment or a recorder) is skipped, and returned so the caller can try it
     again shortly. Why a skipped renewal is safe: engine/locks.py. Returns how many were

@@ -57,9 +57,10 @@ next attempt sends the same ``Idempotency-Key``, so the system does the work onc
 from __future__ import annotations
 
 from typing import Any, Iterable
+from .ports import UnitOfWork
 
 
-def lock(uow, order_id: str, item_id: str | None = None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def lock(uow: UnitOfWork, order_id: str, item_id: str | None = None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Lock an order, then (optionally) one of its items, waiting for each. Returns
     ``(order, item)``; ``order`` is None when there is no such order."""
     order = uow.orders.get(order_id, for_update=True)
@@ -71,7 +72,7 @@ def lock(uow, order_id: str, item_id: str | None = None) -> tuple[dict[str, Any]
     return order, item
 
 
-def lock_order_items(uow, order_id: str, item_ids: Iterable[str] | None = None, *,
+def lock_order_items(uow: UnitOfWork, order_id: str, item_ids: Iterable[str] | None = None, *,
                      wait: bool = True) -> list[dict[str, Any]]:
     """After the order (``lock``/``lock_if_free``): its items, every revision (or just these),
     locked; with ``wait=False`` only those nobody else holds now."""
@@ -80,7 +81,7 @@ def lock_order_items(uow, order_id: str, item_ids: Iterable[str] | None = None, 
     return uow.plan.lock_items(order_id, item_ids, skip_locked=not wait)
 
 
-def lock_if_free(uow, order_id: str, item_ids: Iterable[str] = ()) \
+def lock_if_free(uow: UnitOfWork, order_id: str, item_ids: Iterable[str] = ()) \
         -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
     """For writers that must never wait: the order if nobody holds it, then those of these
     items nobody holds (by id). None when the order is held: try again next round."""
@@ -92,7 +93,7 @@ def lock_if_free(uow, order_id: str, item_ids: Iterable[str] = ()) \
     return order, {i["id"]: i for i in items}
 
 
-def lock_orders(uow, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+def lock_orders(uow: UnitOfWork, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Several orders, locked in id order (waiting): the only way a writer holds more than
     one order while it may wait."""
     return {o["id"]: o for o in uow.orders.lock_many(order_ids)}

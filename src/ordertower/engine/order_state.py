@@ -9,12 +9,13 @@ from ..domain.jeopardy import GREEN
 from ..domain.lifecycle import ItemState, OrderState
 from ..domain.order_progress import settle
 from .transitions import transition_order
+from .ports import UnitOfWork
 
 
 class _StoredProgress:
     """The plan's figures, each read from the unit of work the first time it is asked for."""
 
-    def __init__(self, uow, order: dict):
+    def __init__(self, uow: UnitOfWork, order: dict):
         self._uow, self._order = uow, order
 
     @cached_property
@@ -31,7 +32,7 @@ class _StoredProgress:
                                              ItemState.FALLOUT)
 
 
-def settle_order(uow, order_id: str) -> None:
+def settle_order(uow: UnitOfWork, order_id: str) -> None:
     """Bring the order's state in line with its plan: completed when nothing is left, held
     while an item is in fallout, in progress otherwise; a cancellation ends once every item
     is closed or undone."""

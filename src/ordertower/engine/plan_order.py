@@ -24,6 +24,7 @@ from ..domain.item_spec import ItemSpec
 from ..domain.lifecycle import OrderState
 from .auto_steps import StepContext, StepResult
 from .transitions import transition_order
+from .ports import UnitOfWork
 
 PLAN_ORDER_STEP = "plan-order"
 INLINE_PLANNING_LIMIT = 500  # order items planned in the request; more: by a worker
@@ -76,7 +77,7 @@ def plan_order(ctx: StepContext) -> StepResult:
                       planned=PlannedOrder(lines, plan, version))
 
 
-def record_plan(uow, row: dict[str, Any], order: dict[str, Any], planned) -> None:
+def record_plan(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], planned) -> None:
     """Write what the ``plan-order`` step made for a large order (engine/plan_order.py): its
     lines and plan, after the planning item; or its rejection."""
     now = uow.clock.now()

@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 
-from ..adapters.store.unit_of_work import retrying
+from .conflicts import retrying
 from ..domain.lifecycle import ItemState
 from .items import complete, fail
 from .leases import LEASE_FREE
@@ -19,11 +19,12 @@ from .plan_order import record_plan
 from .tasks import create_task
 from .timers import check_wait
 from .transitions import transition_item
+from .ports import Store, UnitOfWork
 
 log = structlog.get_logger("ordertower.engine")
 
 @retrying
-def record(store, worker: str, item: dict[str, Any], outcome: Outcome) -> str | None:
+def record(store: Store, worker: str, item: dict[str, Any], outcome: Outcome) -> str | None:
     """Write the outcome of one attempt. Returns the item's new state, or None when this
     worker no longer holds the item (its lease expired and another worker took it over)."""
     with store.uow() as uow:
@@ -53,7 +54,7 @@ def record(store, worker: str, item: dict[str, Any], outcome: Outcome) -> str | 
         return state
 
 
-def _start_waiting(uow, row, order, outcome: Outcome) -> str:
+def _start_waiting(uow: UnitOfWork, row, order, outcome: Outcome) -> str:
     now = uow.clock.now()
     timeout = row["spec"].timeout_s
     deadline = now + timedelta(seconds=timeout) if timeout else None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..adapters.store.repositories import new_id
+from ..domain.ids import new_id
 from ..domain.catalog import WorkQueue
 from ..domain.routing import pick_member
+from .ports import UnitOfWork
 
-def create_task(uow, row: dict[str, Any], order: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
+def create_task(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
     queue = task["queue"]
     members = task.get("members") or []
     assignee = None

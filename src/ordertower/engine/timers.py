@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ..adapters.store.unit_of_work import retrying
+from .conflicts import retrying
 from ..domain.conditions import MISSING, parse_condition
 from ..domain.lifecycle import ItemState
 from .items import complete, fail
 from .leases import LEASE_FREE
 from .locks import by_order, lock_if_free
 from .transitions import transition_item
+from .ports import Store, UnitOfWork
 
-def wait_status(uow, row: dict[str, Any], order: dict[str, Any]) -> tuple[bool, str]:
+def wait_status(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any]) -> tuple[bool, str]:
     """Whether a wait item's condition holds now, and what it is waiting for."""
     spec = row["spec"]
     if spec.until:
@@ -40,7 +41,7 @@ def wait_status(uow, row: dict[str, Any], order: dict[str, Any]) -> tuple[bool, 
     return True, f"related orders reached milestone '{milestone}'"
 
 
-def check_wait(uow, row: dict[str, Any], order: dict[str, Any], first: bool = False) -> str:
+def check_wait(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], first: bool = False) -> str:
     now = uow.clock.now()
     holds, why = wait_status(uow, row, order)
     if holds:
@@ -60,7 +61,7 @@ def check_wait(uow, row: dict[str, Any], order: dict[str, Any], first: bool = Fa
 
 
 @retrying
-def sweep_timers(store) -> int:
+def sweep_timers(store: Store) -> int:
     """Re-check due wait items and fail waiting items whose time-out passed. Never waits
     for a lock (engine/locks.py): each order, then its items, only if nobody holds them now;
     the others are left for the next sweep."""
@@ -89,7 +90,7 @@ def sweep_timers(store) -> int:
     return handled
 
 
-def _time_out(uow, row: dict[str, Any], order: dict[str, Any], now) -> None:
+def _time_out(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], now) -> None:
     """A waiting item whose callback, task or condition did not come in time fails."""
     kind = {"callout": "no callback", "manual": "task not completed",
             "wait": "condition not met"}.get(row["type"], "no answer")

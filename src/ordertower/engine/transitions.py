@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.errors import DomainError
+from ..domain.errors import ConcurrentChange
 from ..domain.lifecycle import check_item_transition, check_order_transition
+from .ports import UnitOfWork
 
 
-class ConcurrentChange(DomainError):
-    def __init__(self, subject: str):
-        super().__init__(detail=f"{subject} was changed by someone else; try again.",
-                         title="Concurrent change", kind="concurrent-change")
-
-
-def transition_item(uow, row: dict[str, Any], target: str, cause: str, **values: Any) -> dict[str, Any]:
+def transition_item(uow: UnitOfWork, row: dict[str, Any], target: str, cause: str, **values: Any) -> dict[str, Any]:
     """Move a plan item to ``target`` (refused unless the life cycle allows it) and record why."""
     now = uow.clock.now()
     check_item_transition(row["id"], row["state"], target)
@@ -28,7 +23,7 @@ def transition_item(uow, row: dict[str, Any], target: str, cause: str, **values:
     return row | values | {"state": target, "updated_at": now}
 
 
-def transition_order(uow, order: dict[str, Any], target: str, cause: str, **values: Any) -> dict[str, Any]:
+def transition_order(uow: UnitOfWork, order: dict[str, Any], target: str, cause: str, **values: Any) -> dict[str, Any]:
     """Move an order to ``target``; every transition is recorded with its time and cause.
     Compare-and-set: the order changes only if it is still in the state it was read in
     (``order["state"]``); otherwise ConcurrentChange, and nothing is written."""

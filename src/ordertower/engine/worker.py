@@ -28,6 +28,7 @@ from .. import metrics
 from . import callback_tokens, holds, item_context, jeopardy, leases, recording, timers
 from .executors import Executors
 from .outcomes import Outcome
+from .ports import Store
 
 log = structlog.get_logger("ordertower.worker")
 
@@ -86,7 +87,7 @@ class RateLimiter:
 
 
 class Worker:
-    def __init__(self, store, executors: Executors, *, name: str | None = None,
+    def __init__(self, store: Store, executors: Executors, *, name: str | None = None,
                  max_in_flight: int = 200, lease_seconds: float = 30.0, poll_seconds: float = 0.5,
                  wakeup: Wakeup | None = None, system_limits: dict[str, int] | None = None,
                  rate_limits: dict[str, float] | None = None, jeopardy_seconds: float = 5.0,

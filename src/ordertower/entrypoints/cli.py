@@ -11,6 +11,7 @@ from rich.console import Console
 
 from ..config import Settings
 from .cli_catalog import catalog_app
+from .cli_explain import diff_command, explain_command
 from .cli_fallout import fallout_app
 from .cli_order import order_app
 from .cli_systems import systems_app
@@ -18,6 +19,8 @@ from .cli_task import task_app
 
 app = typer.Typer(help="ordertower: order management and orchestration (TMF622).",
                   no_args_is_help=True, pretty_exceptions_enable=False)
+catalog_app.command("explain")(explain_command)
+catalog_app.command("diff")(diff_command)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(order_app, name="order")
 app.add_typer(task_app, name="task")

@@ -151,5 +151,3 @@ def schema(output: Optional[Path] = typer.Option(
     output.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {output}", err=True)
 
-
-from . import cli_explain  # noqa: E402,F401  (adds `catalog explain` and `catalog diff`)

@@ -22,7 +22,6 @@ from ..adapters.catalog_files import CatalogLoadError, load_catalog
 from ..domain.catalog_diff import diff_catalogs
 from ..domain.errors import DomainError
 from ..engine.steps import registered_steps
-from .cli_catalog import catalog_app
 
 
 def _load(path: Optional[Path]):
@@ -34,7 +33,6 @@ def _load(path: Optional[Path]):
         raise typer.Exit(1)
 
 
-@catalog_app.command("explain")
 def explain_command(
     order: Path = typer.Argument(..., help="A TMF622 productOrder (JSON file)."),
     catalog: Optional[Path] = typer.Option(None, help="Catalog file or folder; default the "
@@ -146,7 +144,6 @@ def plan_table(ex: dict[str, Any]) -> Table | str:
     return table
 
 
-@catalog_app.command("diff")
 def diff_command(
     old: Path = typer.Argument(..., help="The catalog in use (file or folder)."),
     new: Path = typer.Argument(..., help="The new catalog (file or folder)."),

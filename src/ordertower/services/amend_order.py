@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..adapters.catalog_files import LoadedCatalog
-from ..adapters.store.repositories import new_id
-from ..adapters.store.unit_of_work import retrying
-from ..domain.errors import DomainError, InvalidOrder, Issue, NotFound
+from ..domain.loaded_catalog import LoadedCatalog
+from ..domain.ids import new_id
+from ..engine.conflicts import retrying
+from ..domain.errors import ConcurrentChange, DomainError, InvalidOrder, Issue, NotFound
 from ..domain.lifecycle import DONE_ITEM_STATES, ItemState
 from ..domain.orders import ItemInput, OrderItem, validate_items, with_asset_ids
 from ..domain.revisions import kept_work, line_delta, touched_roots
@@ -31,9 +31,10 @@ from ..domain.rules import (AMENDABLE_ORDER_STATES, ItemIsPastPointOfNoReturn, O
                             RevisionIsStale, RevisionSuperseded, check_point_of_no_return)
 from ..engine import locks, order_state
 from ..engine.plan_order import plan_items
-from ..engine.transitions import ConcurrentChange, transition_item
+from ..engine.transitions import transition_item
 from .changes import withdraw
 from .place_order import installed_base
+from ..engine.ports import Store, UnitOfWork
 
 STARTED_OR_DONE = (ItemState.RUNNING, ItemState.WAITING, ItemState.COMPLETED, ItemState.SKIPPED,
                    ItemState.COMPENSATING, ItemState.COMPENSATED)
@@ -48,7 +49,7 @@ class AmendOrder:
     actor: str = "anonymous"
 
 
-def amend(store, catalog: LoadedCatalog, cmd: AmendOrder) -> int:
+def amend(store: Store, catalog: LoadedCatalog, cmd: AmendOrder) -> int:
     """Queue and apply a revision. Returns the order's revision number after it."""
     revision_id = queue_revision(store, catalog, cmd)
     try:
@@ -71,7 +72,7 @@ def amend(store, catalog: LoadedCatalog, cmd: AmendOrder) -> int:
 
 
 @retrying
-def queue_revision(store, catalog: LoadedCatalog, cmd: AmendOrder) -> str:
+def queue_revision(store: Store, catalog: LoadedCatalog, cmd: AmendOrder) -> str:
     with store.read() as uow:
         order = uow.orders.get(cmd.order_id)
         if order is None:
@@ -109,7 +110,7 @@ def queue_revision(store, catalog: LoadedCatalog, cmd: AmendOrder) -> str:
 
 
 @retrying
-def apply_revisions(store, catalog: LoadedCatalog, order_id: str) -> None:
+def apply_revisions(store: Store, catalog: LoadedCatalog, order_id: str) -> None:
     """Apply the newest queued revision of the order; supersede the older queued ones."""
     with store.uow() as uow:
         order, _ = locks.lock(uow, order_id)
@@ -145,7 +146,7 @@ def apply_revisions(store, catalog: LoadedCatalog, order_id: str) -> None:
 
 
 @retrying
-def _refuse_queued(store, order_id: str, revision_id: str, reason: str) -> None:
+def _refuse_queued(store: Store, order_id: str, revision_id: str, reason: str) -> None:
     """A revision that could not be applied (its transaction kept losing races) is refused,
     unless a concurrent request applied or superseded it meanwhile."""
     with store.uow() as uow:
@@ -158,13 +159,13 @@ def _refuse_queued(store, order_id: str, revision_id: str, reason: str) -> None:
         uow.commit()
 
 
-def _event(uow, order_id: str, number: int, status: str, reason: str | None, **extra: Any) -> None:
+def _event(uow: UnitOfWork, order_id: str, number: int, status: str, reason: str | None, **extra: Any) -> None:
     uow.events.add("ProductOrderRevisionEvent", {"order": order_id, "revision": number, "status": status,
                                                  "reason": reason, **extra},
                    uow.clock.now(), order_id=order_id)
 
 
-def _revise(uow, catalog: LoadedCatalog, order: dict[str, Any], rev: dict[str, Any]):
+def _revise(uow: UnitOfWork, catalog: LoadedCatalog, order: dict[str, Any], rev: dict[str, Any]):
     now = uow.clock.now()
     cat = catalog.catalog
     old_rev, new_rev = order["revision"], rev["number"]

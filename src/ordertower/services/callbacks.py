@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..adapters.store.unit_of_work import retrying
+from ..engine.conflicts import retrying
 from ..domain.errors import Issue, NotFound
 from ..domain.lifecycle import ItemState
 from ..engine import callback_tokens, items, locks
 from .errors import BadInput, Conflict, Gone
+from ..engine.ports import Store
 
 STATUSES = ("inProgress", "completed", "failed")
 
@@ -42,7 +43,7 @@ def _validate(payload: Any, line_product, catalog) -> dict[str, Any]:
 
 
 @retrying
-def receive_callback(store, catalog, token: str, payload: Any) -> dict[str, Any]:
+def receive_callback(store: Store, catalog, token: str, payload: Any) -> dict[str, Any]:
     with store.uow() as uow:
         now = uow.clock.now()
         hashed = callback_tokens.token_hash(token)

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..adapters.store.repositories import new_id
-from ..adapters.store.unit_of_work import retrying
+from ..domain.ids import new_id
+from ..engine.conflicts import retrying
 from ..domain.errors import DomainError, NotFound
 from ..domain.lifecycle import OrderState
 from ..domain.rules import AMENDABLE_ORDER_STATES, OrderIsNotAmendable, check_point_of_no_return
 from ..engine import locks, order_state
 from ..engine.transitions import transition_order
 from .changes import withdraw
+from ..engine.ports import Store, UnitOfWork
 
 
 @retrying
-def cancel(store, order_id: str, reason: str) -> str:
+def cancel(store: Store, order_id: str, reason: str) -> str:
     with store.uow() as uow:
         order, _ = locks.lock(uow, order_id)
         if order is None:
@@ -34,7 +35,7 @@ def cancel(store, order_id: str, reason: str) -> str:
         return state
 
 
-def cancel_in(uow, order: dict[str, Any], reason: str) -> str:
+def cancel_in(uow: UnitOfWork, order: dict[str, Any], reason: str) -> str:
     """Cancel inside the caller's unit of work (the order is locked). Returns its new state."""
     if order["state"] not in AMENDABLE_ORDER_STATES:
         raise OrderIsNotAmendable(order["id"], order["state"], "cancelled")
@@ -51,7 +52,7 @@ def cancel_in(uow, order: dict[str, Any], reason: str) -> str:
 
 
 @retrying
-def request_cancellation(store, order_id: str, reason: str | None, body: dict[str, Any]) -> dict[str, Any]:
+def request_cancellation(store: Store, order_id: str, reason: str | None, body: dict[str, Any]) -> dict[str, Any]:
     """TMF622 cancelProductOrder: acknowledged -> inProgress -> done | terminatedWithError."""
     with store.uow() as uow:
         order, _ = locks.lock(uow, order_id)
@@ -76,7 +77,7 @@ def request_cancellation(store, order_id: str, reason: str | None, body: dict[st
         return uow.changes.cancel(request["id"])
 
 
-def _terminated(store, request: dict[str, Any], message: str) -> dict[str, Any]:
+def _terminated(store: Store, request: dict[str, Any], message: str) -> dict[str, Any]:
     """The refusal is recorded on its own: the order itself is left as it was."""
     with store.uow() as uow:
         now = uow.clock.now()
@@ -89,7 +90,7 @@ def _terminated(store, request: dict[str, Any], message: str) -> dict[str, Any]:
         return uow.changes.cancel(request["id"])
 
 
-def get_cancellation(store, cancel_id: str) -> dict[str, Any]:
+def get_cancellation(store: Store, cancel_id: str) -> dict[str, Any]:
     with store.read() as uow:
         row = uow.changes.cancel(cancel_id)
     if row is None:
@@ -97,6 +98,6 @@ def get_cancellation(store, cancel_id: str) -> dict[str, Any]:
     return row
 
 
-def list_cancellations(store, order_id: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+def list_cancellations(store: Store, order_id: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
     with store.read() as uow:
         return uow.changes.cancels(order_id, state)

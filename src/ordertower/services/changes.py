@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..adapters.store.repositories import new_id
+from ..domain.ids import new_id
 from ..domain.lifecycle import ItemState
 from ..domain.item_spec import ItemSpec
 from ..domain.planning import PlannedItem
 from ..domain.stored_plan import NewPlanItem
 from ..engine.transitions import transition_item
+from ..engine.ports import UnitOfWork
 
 UNSTARTED = (ItemState.PENDING, ItemState.READY, ItemState.ON_HOLD, ItemState.RETRYING, ItemState.FALLOUT)
 
@@ -36,7 +37,7 @@ def needs_undoing(row: dict[str, Any], cancelling: bool) -> bool:
                                          and row["spec"].compensation is not None)
 
 
-def withdraw(uow, rows: list[dict[str, Any]], revision: int, cause: str, *,
+def withdraw(uow: UnitOfWork, rows: list[dict[str, Any]], revision: int, cause: str, *,
              cancelling: bool) -> dict[str, Any]:
     """Stop the given plan items and plan the compensations their completed work needs.
 

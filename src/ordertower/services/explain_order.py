@@ -4,7 +4,7 @@ base. Nothing is stored. Bad input is refused exactly as placing the order would
 
 from __future__ import annotations
 
-from ..adapters.catalog_files import LoadedCatalog
+from ..domain.loaded_catalog import LoadedCatalog
 from ..domain.errors import InvalidOrder, Issue
 from ..domain.explain import Explanation, explain
 from ..domain.orders import validate_items

@@ -11,18 +11,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ..adapters.store.repositories import new_id
-from ..adapters.store.unit_of_work import retrying
+from ..domain.ids import new_id
+from ..engine.conflicts import retrying
 from ..domain.errors import Issue, NotFound
 from ..domain.lifecycle import ItemState
 from ..engine import items, locks, order_state
 from ..engine.transitions import transition_item
 from .errors import BadInput, Conflict
+from ..engine.ports import Store
 
 ACTIONS = ("retry", "complete", "skip", "cancel")
 
 
-def list_fallout(store, system: str | None = None, error: str | None = None,
+def list_fallout(store: Store, system: str | None = None, error: str | None = None,
                  older_than_s: float | None = None, order_id: str | None = None) -> list[dict[str, Any]]:
     with store.read() as uow:
         now = uow.clock.now()
@@ -46,7 +47,7 @@ def group_by_error(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @retrying
-def act(store, item_id: str, action: str, actor: str, reason: str | None = None,
+def act(store: Store, item_id: str, action: str, actor: str, reason: str | None = None,
         request_body: Any = None, output: Any = None, dedupe: str | None = None) -> dict[str, Any]:
     if action not in ACTIONS:
         raise BadInput([Issue("action", f"expected one of {', '.join(ACTIONS)}")])
@@ -99,7 +100,7 @@ def act(store, item_id: str, action: str, actor: str, reason: str | None = None,
         return _result(record, repeated=False)
 
 
-def act_in_bulk(store, action: str, actor: str, reason: str | None = None, system: str | None = None,
+def act_in_bulk(store: Store, action: str, actor: str, reason: str | None = None, system: str | None = None,
                 error: str | None = None, older_than_s: float | None = None,
                 dedupe: str | None = None) -> list[dict[str, Any]]:
     if not any(v is not None for v in (system, error, older_than_s)):

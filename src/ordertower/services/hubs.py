@@ -7,21 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..adapters.store.repositories import new_id
-from ..adapters.store.subscriptions import SubscriptionRepository
+from ..domain.ids import new_id
 from ..domain.errors import Issue, NotFound
 from ..domain.notifications import (HubFilter, InvalidSubscription, check_callback, kinds_for,
                                     parse_hub_query)
+from ..engine.ports import Store
 
 
-def register(store, api: str, body: Any, actor: str | None = None) -> dict[str, Any]:
+def register(store: Store, api: str, body: Any, actor: str | None = None) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidSubscription([Issue("body", "expected a JSON object with callback and query")])
     callback = check_callback(body.get("callback"))
     query = body.get("query")
     parsed = parse_hub_query(api, query)
     with store.uow() as uow:
-        repo = SubscriptionRepository(uow.conn)
+        repo = uow.subscriptions
         now = uow.clock.now()
         row = {"id": new_id(), "api": api, "callback": callback,
                "query": query.strip() if isinstance(query, str) and query.strip() else None,
@@ -32,26 +32,26 @@ def register(store, api: str, body: Any, actor: str | None = None) -> dict[str, 
     return get(store, api, row["id"])
 
 
-def get(store, api: str, sub_id: str) -> dict[str, Any]:
+def get(store: Store, api: str, sub_id: str) -> dict[str, Any]:
     with store.read() as uow:
-        repo = SubscriptionRepository(uow.conn)
+        repo = uow.subscriptions
         row = repo.get(sub_id, api)
         if row is None:
             raise NotFound("hub", sub_id)
         return row | {"backlog": repo.backlog(row, _kinds(row))}
 
 
-def list_all(store, api: str) -> list[dict[str, Any]]:
+def list_all(store: Store, api: str) -> list[dict[str, Any]]:
     with store.read() as uow:
-        repo = SubscriptionRepository(uow.conn)
+        repo = uow.subscriptions
         return [row | {"backlog": repo.backlog(row, _kinds(row))} for row in repo.list(api)]
 
 
-def unregister(store, api: str, sub_id: str) -> None:
+def unregister(store: Store, api: str, sub_id: str) -> None:
     """Deliveries stop at once: a dispatcher in the middle of one finds no listener to move
     the cursor of, and stops."""
     with store.uow() as uow:
-        if not SubscriptionRepository(uow.conn).delete(sub_id, api):
+        if not uow.subscriptions.delete(sub_id, api):
             raise NotFound("hub", sub_id)
         uow.commit()
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from ..engine.ports import Store
 
-from ..adapters.store import idempotency as records
 
 SCOPE_MAX = 200  # the length of idempotency_keys.scope
 
@@ -53,14 +53,22 @@ def scope_of(operation: str, actor: str | None) -> str:
     return scope if len(scope) <= SCOPE_MAX else "sha256:" + hashlib.sha256(scope.encode()).hexdigest()
 
 
-def begin(store, key: str, scope: str, body: bytes, ttl_seconds: float) -> Claim | Replay:
+def begin(store: Store, key: str, scope: str, body: bytes, ttl_seconds: float) -> Claim | Replay:
     """Claim the key for a request with this body, or answer it from the key's record.
     Raises KeyReused (another body) or KeyInProgress (the first is still running)."""
     now = store.clock.now()
     digest = fingerprint(body)
-    held = records.claim(store.engine, key, scope, digest, now, now + timedelta(seconds=ttl_seconds))
-    if held is None:
-        return Claim(key, scope, now)
+    for _ in range(3):  # the row held may vanish (released) between the claim's two statements
+        with store.uow() as uow:
+            claimed, held = uow.idempotency.claim(key, scope, digest, now,
+                                                  now + timedelta(seconds=ttl_seconds))
+            uow.commit()
+        if claimed:
+            return Claim(key, scope, now)
+        if held is not None:
+            break
+    else:  # pragma: no cover
+        raise RuntimeError(f"could not claim idempotency key in scope {scope!r}")
     if held.fingerprint != digest:
         raise KeyReused()
     if held.status_code is None:
@@ -68,12 +76,16 @@ def begin(store, key: str, scope: str, body: bytes, ttl_seconds: float) -> Claim
     return Replay(held.status_code, held.response_headers, held.response_body or b"")
 
 
-def keep(store, claim: Claim, response: Replay) -> None:
+def keep(store: Store, claim: Claim, response: Replay) -> None:
     """Keep the successful response of the request holding ``claim``."""
-    records.store_response(store.engine, claim.key, claim.scope, claim.claimed_at,
-                           response.status_code, response.headers, response.body)
+    with store.uow() as uow:
+        uow.idempotency.store_response(claim.key, claim.scope, claim.claimed_at,
+                                       response.status_code, response.headers, response.body)
+        uow.commit()
 
 
-def release(store, claim: Claim) -> None:
+def release(store: Store, claim: Claim) -> None:
     """The request holding ``claim`` failed (nothing stored): the key is free again."""
-    records.release(store.engine, claim.key, claim.scope, claim.claimed_at)
+    with store.uow() as uow:
+        uow.idempotency.release(claim.key, claim.scope, claim.claimed_at)
+        uow.commit()

@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..adapters.catalog_files import LoadedCatalog
-from ..adapters.store.repositories import new_id
-from ..adapters.store.unit_of_work import retrying
+from ..domain.loaded_catalog import LoadedCatalog
+from ..domain.ids import new_id
+from ..engine.conflicts import retrying
 from ..domain.errors import InvalidOrder, Issue
 from ..domain.inventory import InstalledBase
 from ..domain.lifecycle import OrderState
 from ..domain.orders import ItemInput, validate_items, with_asset_ids
 from ..engine.plan_order import INLINE_PLANNING_LIMIT, plan_items, planning_plan
 from ..engine.transitions import transition_order
+from ..engine.ports import Store
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class PlaceOrder:
     actor: str | None = None  # who placed it (the API key's name), for the history
 
 
-def installed_base(store, customer_id: str | None) -> InstalledBase:
+def installed_base(store: Store, customer_id: str | None) -> InstalledBase:
     """The customer's installed base, as it is now (read-only)."""
     if customer_id is None:
         return InstalledBase.empty()
@@ -43,7 +44,7 @@ def installed_base(store, customer_id: str | None) -> InstalledBase:
 
 
 @retrying
-def place_order(cmd: PlaceOrder, store, catalog: LoadedCatalog, *,
+def place_order(cmd: PlaceOrder, store: Store, catalog: LoadedCatalog, *,
                 inline_limit: int = INLINE_PLANNING_LIMIT) -> str:
     """Returns the new order's id. Raises InvalidOrder (nothing stored) on bad input.
 

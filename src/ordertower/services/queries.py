@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.errors import NotFound
+from ..engine.ports import Store
 
 
-def order_with_plan(store, order_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def order_with_plan(store: Store, order_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     with store.read() as uow:
         order = uow.orders.get(order_id)
         if order is None:
@@ -15,14 +16,14 @@ def order_with_plan(store, order_id: str) -> tuple[dict[str, Any], list[dict[str
         return order, uow.plan.for_order(order_id, order["revision"])
 
 
-def list_orders(store, filters: dict[str, Any], offset: int, limit: int):
+def list_orders(store: Store, filters: dict[str, Any], offset: int, limit: int):
     with store.read() as uow:
         orders, total = uow.orders.list(filters, offset, limit)
         plans = {o["id"]: uow.plan.for_order(o["id"], o["revision"]) for o in orders}
         return orders, plans, total
 
 
-def decomposition(store, order_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def decomposition(store: Store, order_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     with store.read() as uow:
         order = uow.orders.get(order_id)
         if order is None:
@@ -30,7 +31,7 @@ def decomposition(store, order_id: str) -> tuple[dict[str, Any], list[dict[str, 
         return order, uow.orders.lines(order_id, order["revision"])
 
 
-def history(store, order_id: str) -> dict[str, Any]:
+def history(store: Store, order_id: str) -> dict[str, Any]:
     """What the order's timeline is made of: its events (outbox order), its items' attempts,
     its items (for keys and systems) and its revisions (for who asked for each)."""
     with store.read() as uow:
@@ -42,7 +43,7 @@ def history(store, order_id: str) -> dict[str, Any]:
                 "revisions": uow.changes.revisions(order_id)}
 
 
-def item_attempts(store, item_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def item_attempts(store: Store, item_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     with store.read() as uow:
         item = uow.plan.get(item_id)
         if item is None:
@@ -50,7 +51,7 @@ def item_attempts(store, item_id: str) -> tuple[dict[str, Any], list[dict[str, A
         return item, uow.plan.attempts(item_id)
 
 
-def get_asset(store, asset_id: str) -> dict[str, Any]:
+def get_asset(store: Store, asset_id: str) -> dict[str, Any]:
     with store.read() as uow:
         asset = uow.assets.get(asset_id)
         if asset is None:
@@ -58,12 +59,12 @@ def get_asset(store, asset_id: str) -> dict[str, Any]:
         return asset
 
 
-def list_assets(store, filters: dict[str, Any], offset: int, limit: int):
+def list_assets(store: Store, filters: dict[str, Any], offset: int, limit: int):
     with store.read() as uow:
         return uow.assets.list(filters, offset, limit)
 
 
-def jeopardy(store) -> list[dict[str, Any]]:
+def jeopardy(store: Store) -> list[dict[str, Any]]:
     from ..domain.jeopardy import LEVELS
 
     out = []
@@ -87,14 +88,14 @@ def jeopardy(store) -> list[dict[str, Any]]:
     return sorted(out, key=lambda o: -LEVELS[o["jeopardy"]])
 
 
-def inventory(store, customer_id: str | None, status: str | None = None,
+def inventory(store: Store, customer_id: str | None, status: str | None = None,
               asset_id: str | None = None) -> list[dict[str, Any]]:
     """Technical inventory items (the installed base), by customer and/or asset."""
     with store.read() as uow:
         return uow.inventory.items(customer_id, status, asset_id)
 
 
-def revisions(store, order_id: str) -> list[dict[str, Any]]:
+def revisions(store: Store, order_id: str) -> list[dict[str, Any]]:
     with store.read() as uow:
         if uow.orders.get(order_id) is None:
             raise NotFound("product order", order_id)

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..adapters.store.repositories import new_id
-from ..adapters.store.unit_of_work import retrying
+from ..domain.ids import new_id
+from ..engine.conflicts import retrying
 from ..domain.errors import NotFound
 from ..domain.lifecycle import ItemState
 from ..engine import locks
 from ..engine.holds import HOLDABLE, follow_system
+from ..engine.ports import Store
 
 COUNTED = ("ready", "running", "waiting", "retrying", "onHold", "fallout")
 
 
-def list_systems(store, catalog) -> list[dict[str, Any]]:
+def list_systems(store: Store, catalog) -> list[dict[str, Any]]:
     with store.read() as uow:
         states = uow.orchestration.system_states()
         out = []
@@ -39,7 +40,7 @@ def list_systems(store, catalog) -> list[dict[str, Any]]:
 
 
 @retrying
-def set_offline(store, catalog, system: str, offline: bool, actor: str, reason: str | None) -> dict[str, Any]:
+def set_offline(store: Store, catalog, system: str, offline: bool, actor: str, reason: str | None) -> dict[str, Any]:
     if system not in catalog.system_by_id:
         raise NotFound("system", system)
     with store.uow() as uow:

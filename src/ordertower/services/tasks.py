@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..adapters.store.unit_of_work import retrying
+from ..engine.conflicts import retrying
 from ..domain.errors import Issue, NotFound
 from ..domain.lifecycle import ItemState
 from ..engine import items, locks
 from .errors import BadInput, Conflict
+from ..engine.ports import Store
 
 
-def list_tasks(store, queue: str | None = None, state: str | None = None,
+def list_tasks(store: Store, queue: str | None = None, state: str | None = None,
                assignee: str | None = None) -> list[dict[str, Any]]:
     with store.read() as uow:
         return uow.orchestration.list_tasks(queue, state, assignee)
 
 
-def get_task(store, task_id: str) -> dict[str, Any]:
+def get_task(store: Store, task_id: str) -> dict[str, Any]:
     with store.read() as uow:
         task = uow.orchestration.task(task_id)
     if task is None:
@@ -26,7 +27,7 @@ def get_task(store, task_id: str) -> dict[str, Any]:
 
 
 @retrying
-def claim_task(store, task_id: str, assignee: str) -> dict[str, Any]:
+def claim_task(store: Store, task_id: str, assignee: str) -> dict[str, Any]:
     if not assignee:
         raise BadInput([Issue("assignee", "who claims the task")])
     with store.uow() as uow:
@@ -49,7 +50,7 @@ def claim_task(store, task_id: str, assignee: str) -> dict[str, Any]:
 
 
 @retrying
-def complete_task(store, task_id: str, by: str, output: Any) -> dict[str, Any]:
+def complete_task(store: Store, task_id: str, by: str, output: Any) -> dict[str, Any]:
     if output is not None and not isinstance(output, dict):
         raise BadInput([Issue("output", "expected a JSON object")])
     if not by:

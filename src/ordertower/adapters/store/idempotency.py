@@ -1,5 +1,6 @@
 """Idempotency-Key records (table ``idempotency_keys``): claim a key, keep its response, let
-it go. Each call is its own short transaction, so every API node sees a claim at once.
+it go. The service runs each call in its own short unit of work, so every API node sees a
+claim at once.
 
 A claim is one ``INSERT ... ON CONFLICT`` on the primary key (key, scope): of two requests
 racing for a key, on any number of processes, exactly one inserts the row. The conflict
@@ -10,66 +11,54 @@ keys count as new without a separate clean-up first. A claim is identified by it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
 
+from ...engine.ports import KeyRecord
 from .tables import idempotency_keys as keys
 
 PURGE_BATCH = 100  # expired rows deleted, at most, by each claim
 
 
-@dataclass(frozen=True)
-class KeyRecord:
-    """The row of a key already claimed by an earlier request."""
+class IdempotencyRepository:
+    def __init__(self, conn: sa.Connection):
+        self.conn = conn
 
-    fingerprint: str
-    status_code: int | None  # None while that request is still being handled
-    response_headers: dict[str, str]
-    response_body: bytes | None
+    def claim(self, key: str, scope: str, fingerprint: str, now: datetime,
+              expires_at: datetime) -> tuple[bool, KeyRecord | None]:
+        """Claim ``key`` in ``scope`` for a request: (True, None) when this request now holds
+        it (the key was free or expired); (False, record) when another request holds it;
+        (False, None) when the row vanished between the two statements (try again)."""
+        insert = postgresql.insert if self.conn.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(keys).values(key=key, scope=scope, fingerprint=fingerprint, status_code=None,
+                                   response_headers=None, response_body=None, created_at=now,
+                                   expires_at=expires_at)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[keys.c.key, keys.c.scope],
+            set_={c: stmt.excluded[c] for c in ("fingerprint", "status_code", "response_headers",
+                                                "response_body", "created_at", "expires_at")},
+            where=keys.c.expires_at <= now).returning(keys.c.created_at)
+        if self.conn.execute(stmt).first() is not None:  # inserted, or took an expired row over
+            _purge_expired(self.conn, now)
+            return True, None
+        row = self.conn.execute(sa.select(keys).where(keys.c.key == key, keys.c.scope == scope)).first()
+        if row is None:
+            return False, None
+        return False, KeyRecord(row.fingerprint, row.status_code, dict(row.response_headers or {}),
+                                row.response_body)
 
-
-def claim(engine: Engine, key: str, scope: str, fingerprint: str, now: datetime,
-          expires_at: datetime) -> KeyRecord | None:
-    """Claim ``key`` in ``scope`` for a request: None when this request now holds it (the key
-    was free or expired), else the record of the request that holds it."""
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(keys).values(key=key, scope=scope, fingerprint=fingerprint, status_code=None,
-                               response_headers=None, response_body=None, created_at=now,
-                               expires_at=expires_at)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[keys.c.key, keys.c.scope],
-        set_={c: stmt.excluded[c] for c in ("fingerprint", "status_code", "response_headers",
-                                            "response_body", "created_at", "expires_at")},
-        where=keys.c.expires_at <= now).returning(keys.c.created_at)
-    for _ in range(3):  # the row held may vanish (released) between the two statements
-        with engine.begin() as conn:
-            if conn.execute(stmt).first() is not None:  # inserted, or took an expired row over
-                _purge_expired(conn, now)
-                return None
-            row = conn.execute(sa.select(keys).where(keys.c.key == key, keys.c.scope == scope)).first()
-            if row is not None:
-                return KeyRecord(row.fingerprint, row.status_code, dict(row.response_headers or {}),
-                                 row.response_body)
-    raise RuntimeError(f"could not claim idempotency key in scope {scope!r}")  # pragma: no cover
-
-
-def store_response(engine: Engine, key: str, scope: str, claimed_at: datetime, status_code: int,
-                   headers: dict[str, str], body: bytes) -> None:
-    """Keep the response of the request holding the claim made at ``claimed_at``."""
-    with engine.begin() as conn:
-        conn.execute(keys.update().where(*_claimed(key, scope, claimed_at)).values(
+    def store_response(self, key: str, scope: str, claimed_at: datetime, status_code: int,
+                       headers: dict[str, str], body: bytes) -> None:
+        """Keep the response of the request holding the claim made at ``claimed_at``."""
+        self.conn.execute(keys.update().where(*_claimed(key, scope, claimed_at)).values(
             status_code=status_code, response_headers=headers, response_body=body))
 
-
-def release(engine: Engine, key: str, scope: str, claimed_at: datetime) -> None:
-    """Let the key go (the request failed): a retry with it is handled as new."""
-    with engine.begin() as conn:
-        conn.execute(keys.delete().where(*_claimed(key, scope, claimed_at)))
+    def release(self, key: str, scope: str, claimed_at: datetime) -> None:
+        """Let the key go (the request failed): a retry with it is handled as new."""
+        self.conn.execute(keys.delete().where(*_claimed(key, scope, claimed_at)))
 
 
 def _claimed(key: str, scope: str, claimed_at: datetime) -> tuple[Any, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -10,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ...domain.decomposition import FulfillmentLine
+from ...domain.ids import new_id
 from ...domain.lifecycle import FINAL_ITEM_STATES, ItemState
 from ...domain.planning import Plan
 from ...domain.stored_plan import NewPlanItem
@@ -26,10 +26,6 @@ _CHUNK = 500  # rows per multi-row INSERT / IN (...) list
 def _chunks(seq: list, size: int = _CHUNK) -> Iterable[list]:
     for i in range(0, len(seq), size):
         yield seq[i:i + size]
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class OrderRepository:

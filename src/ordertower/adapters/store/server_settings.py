@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from ...engine.clock import Clock
+from ...domain.clock import Clock
 from .tables import server_settings
 
 PUBLIC_URL = "public_url"

@@ -1,33 +1,27 @@
 """Unit of work: one database transaction, with the repositories that act inside it.
 
 Everything a use case or a worker changes (state, events, unblocked work) is written through
-one unit of work and commits together, or not at all.
-
-A transaction that loses a race is run again: ``@retrying`` (or ``Store.run``) re-runs the
-whole use case, each try in a fresh unit of work, when it failed with a PostgreSQL deadlock
-(40P01), serialization failure (40001) or lock not available (55P03), a busy SQLite ("database
-is locked"), or a ConcurrentChange (a compare-and-set that found the row changed). A few tries
-with jittered exponential back-off; then ConcurrentChange (a 409 problem, never a 500). The
-decorated function must be a whole use case: it opens its own units of work and may be run
-again from the start (what it committed before failing must be safe to find done).
+one unit of work and commits together, or not at all. A transaction that loses a race (a
+PostgreSQL deadlock, serialization failure or lock not available, a busy SQLite) leaves the
+unit of work as a TransactionConflict, which the engine's ``@retrying`` (engine/conflicts.py)
+answers by running the whole use case again.
 """
 
 from __future__ import annotations
 
-import functools
-import random
-import time
-from typing import Any, Callable, TypeVar
+from typing import Callable
 
-import structlog
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from ...engine.clock import Clock
-from ...engine.transitions import ConcurrentChange
+from ...domain.clock import Clock
+from ...domain.errors import TransactionConflict
+from .idempotency import IdempotencyRepository
 from .inventory import InventoryRepository
+from .keys import KeyRepository
 from .orchestration import ChangeRepository, OrchestrationRepository
 from .repositories import AssetRepository, EventRepository, OrderRepository, PlanRepository
+from .subscriptions import SubscriptionRepository
 
 
 class SqlUnitOfWork:
@@ -53,6 +47,9 @@ class SqlUnitOfWork:
         self.inventory = InventoryRepository(conn)
         self.orchestration = OrchestrationRepository(conn)
         self.changes = ChangeRepository(conn)
+        self.keys = KeyRepository(conn)
+        self.idempotency = IdempotencyRepository(conn)
+        self.subscriptions = SubscriptionRepository(conn)
         return self
 
     def commit(self) -> None:
@@ -65,10 +62,15 @@ class SqlUnitOfWork:
         if self._tx.is_active:
             self._tx.rollback()
 
-    def __exit__(self, *exc) -> None:
-        self.rollback()
-        assert self.conn is not None
-        self.conn.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.rollback()
+        finally:
+            assert self.conn is not None
+            self.conn.close()
+        reason = conflict_reason(exc) if exc is not None else None
+        if reason is not None:  # lost a race: the engine's @retrying runs the use case again
+            raise TransactionConflict(reason) from exc
 
 
 class Store:
@@ -89,41 +91,18 @@ class Store:
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.clock, on_commit=self._released)
 
-    def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)``, a whole use case opening its own units of work, run
-        again when its transaction loses a race (see ``retrying``)."""
-        return retrying(fn)(*args, **kwargs)
-
     def read(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.clock, readonly=True)
 
 
-# --- running a use case again when its transaction loses a race ------------------------------
+# --- a transaction that lost a race: TransactionConflict, for the engine's @retrying ----------
 
-T = TypeVar("T")
-log = structlog.get_logger("ordertower.store")
-TRIES = 5
-BASE_DELAY_S = 0.02  # back-off before try n: uniform(0, min(MAX, BASE * 2**n)) ("full jitter")
-MAX_DELAY_S = 0.5
 RETRYABLE_SQLSTATES = {"40P01": "deadlock detected", "40001": "serialization failure",
                        "55P03": "lock not available"}
-_jitter = random.Random()
-
-
-class TransactionConflict(ConcurrentChange):
-    """A use case kept losing races with concurrent transactions (deadlock, serialization
-    failure, busy database) after every try: the client may try again."""
-
-    def __init__(self, reason: str):
-        super().__init__("the data this request changes")
-        self.detail = (f"The request kept colliding with concurrent changes to the same data "
-                       f"({reason}); nothing was changed. Try again.")
 
 
 def conflict_reason(exc: BaseException) -> str | None:
     """Why a transaction failed, if trying it again can succeed; None otherwise."""
-    if isinstance(exc, ConcurrentChange):
-        return "concurrent change"
     if isinstance(exc, sa_exc.DBAPIError):
         orig = exc.orig
         state = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
@@ -132,34 +111,3 @@ def conflict_reason(exc: BaseException) -> str | None:
         if isinstance(exc, sa_exc.OperationalError) and "database is locked" in str(orig):
             return "database is locked"
     return None
-
-
-def retrying(fn: Callable[..., T] | None = None, *, tries: int = TRIES,
-             sleep: Callable[[float], None] | None = None) -> Any:
-    """Decorator: run a whole use case again (up to ``tries`` times, with jittered back-off)
-    when its transaction fails for a reason a fresh try can fix (``conflict_reason``). Each
-    try must open its own unit of work (the failed one was rolled back). After the last try,
-    a ConcurrentChange (409)."""
-    def decorate(f: Callable[..., T]) -> Callable[..., T]:
-        @functools.wraps(f)
-        def run(*args: Any, **kwargs: Any) -> T:
-            for attempt in range(1, tries + 1):
-                try:
-                    return f(*args, **kwargs)
-                except Exception as exc:
-                    reason = conflict_reason(exc)
-                    if reason is None:
-                        raise
-                    if attempt == tries:
-                        log.warning("transaction conflict: giving up", use_case=f.__qualname__,
-                                    reason=reason, tries=tries)
-                        if isinstance(exc, ConcurrentChange):
-                            raise
-                        raise TransactionConflict(reason) from exc
-                    delay = _jitter.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2 ** attempt))
-                    log.warning("transaction conflict: trying again", use_case=f.__qualname__,
-                                reason=reason, attempt=attempt, delay_ms=round(delay * 1000))
-                    (sleep or time.sleep)(delay)
-            raise AssertionError("unreachable")  # pragma: no cover
-        return run
-    return decorate(fn) if fn is not None else decorate

@@ -1,0 +1,20 @@
+"""A catalog as it runs: the model, the files it came from and their digest, which names the
+version each order records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import Catalog
+
+
+@dataclass(frozen=True)
+class LoadedCatalog:
+    catalog: Catalog
+    files: tuple[Path, ...]
+    digest: str  # sha256 of the files' bytes, for the order's catalog version
+
+    @property
+    def version(self) -> str:
+        return f"{self.catalog.version}+{self.digest[:12]}"
