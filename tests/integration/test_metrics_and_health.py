@@ -8,6 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ordertower.adapters.store.migrate import head_revision
 
+from ..support.catalogs import fast_retries, write_catalog
 from ..support.live import SEED_ORDER
 
 
@@ -56,7 +57,9 @@ def test_metrics_after_an_order_completes_count_orders_items_callouts_and_worker
     assert value(after, "ordertower_orders_in_jeopardy", level="GREEN") == 0  # none open
 
 
-def test_metrics_show_fallout_depth_per_system(server):
+def test_metrics_show_fallout_depth_per_system(server_factory, tmp_path):
+    server = server_factory(catalog_path=str(write_catalog(
+        tmp_path / "catalog", lambda docs: fast_retries(docs, max_attempts=2))))
     server.set_simulator("network", failure_rate=1.0)
     order_id = server.post_order().json()["id"]
     server.wait_for(order_id, states={"held"}, timeout=120)
