@@ -32,6 +32,10 @@ class Settings:
     inline_planning_limit: int = field(default_factory=lambda: int(os.environ.get(
         "ORDERTOWER_INLINE_PLANNING_LIMIT", "500")))
     max_body_bytes: int = 2 * 1024 * 1024
+    # orders (POST productOrder, PATCH, catalog explain) may be large: a 10,000-line order is
+    # about 2 MB of JSON; the nesting-depth guard applies whatever the size
+    max_order_body_bytes: int = field(default_factory=lambda: int(os.environ.get(
+        "ORDERTOWER_MAX_ORDER_BODY_BYTES", str(16 * 1024 * 1024))))
     # SIGTERM: how long items already running may take to finish before they are released
     grace_seconds: float = 30.0
     # at start: upgrade the schema (under a lock), or only check that it is at head

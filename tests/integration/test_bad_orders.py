@@ -127,8 +127,9 @@ def chunked(data: bytes, size: int = 64 * 1024):
 
 
 def oversized_order() -> bytes:
+    """Past the limit of an order's body (16 MiB; 10,000 order lines are about 2 MB)."""
     body = copy.deepcopy(SEED_ORDER)
-    body["note"] = "x" * (2 * MiB)
+    body["note"] = "x" * (16 * MiB)
     return json.dumps(body).encode()
 
 
@@ -193,7 +194,7 @@ BAD_ORDERS = [
      400, "requestedStartDate"),
     ("wrong content type", lambda: raw(seed_text(), "text/plain"), 415, "Content-Type"),
     ("no content type", lambda: {"content": seed_text().encode()}, 415, "Content-Type"),
-    ("oversized body (> 2 MiB)", lambda: raw(oversized_order()), 413, "body"),
+    ("oversized body (> 16 MiB)", lambda: raw(oversized_order()), 413, "body"),
     ("oversized body sent chunked, without Content-Length", lambda: chunked(oversized_order()),
      413, "body"),
     ("10,000 nested arrays", lambda: raw(b"[" * 10_000 + b"]" * 10_000), 400, "body"),

@@ -5,6 +5,7 @@ above the inline planning limit the order is stored with one ``plan-order`` item
 from __future__ import annotations
 
 from ..support.catalogs import write_catalog
+from ..support.live import SEED_ORDER
 from ..support.tmf import add, lines, order
 
 FOUR_PLANS = order(*(add(str(n), "mobile-plan", tier="basic") for n in range(1, 5)))
@@ -61,3 +62,13 @@ def test_a_large_order_the_catalog_cannot_plan_is_rejected_after_its_acknowledge
     assert done["state"] == "rejected"
     assert "no orchestration scenario for esim-profile/add" in done["note"][-1]["text"]
     assert [i["key"] for i in server.plan(created["id"])["items"]] == ["plan-order"]
+
+
+def test_the_default_server_takes_an_order_body_of_a_10000_line_size(server):
+    """A 10,000-line order is about 2 MB of JSON: above the 2 MiB of other requests, within
+    the 16 MiB an order may have (ORDERTOWER_MAX_ORDER_BODY_BYTES)."""
+    body = dict(SEED_ORDER, note=[{"text": "x" * 1000} for _ in range(3000)])  # about 3 MB
+
+    resp = server.post_order(body)
+
+    assert resp.status_code == 201, resp.text[:300]

@@ -86,6 +86,11 @@ class RateLimiter:
                 await self._sleep((1 - self.tokens) / self.rate)
 
 
+# a busy worker claims many times a second; its housekeeping (write transactions that
+# mostly find nothing) runs at most this often
+HOUSEKEEPING_SECONDS = 0.25
+
+
 class Worker:
     def __init__(self, store: Store, executors: Executors, *, name: str | None = None,
                  max_in_flight: int = 200, lease_seconds: float = 30.0, poll_seconds: float = 0.5,
@@ -103,6 +108,7 @@ class Worker:
         self.rate_limiters = {s: RateLimiter(r) for s, r in (rate_limits or {}).items()}
         self.jeopardy_seconds = jeopardy_seconds
         self._last_jeopardy = 0.0
+        self._last_housekeeping = 0.0
         self._running: dict[str, asyncio.Task] = {}
         self._per_system: dict[str, int] = {}
         self._stop_requested = False
@@ -131,7 +137,8 @@ class Worker:
         log.info("worker started", worker=self.name)
         try:
             while not self._stop_requested:
-                claimed = await self.run_once()
+                due = time.monotonic() - self._last_housekeeping >= HOUSEKEEPING_SECONDS
+                claimed = await self.run_once(housekeeping=due)
                 if not claimed and not self._stop_requested:
                     await self.wakeup.wait(self.poll_seconds)
         finally:
@@ -141,8 +148,12 @@ class Worker:
                 heartbeat.cancel()
             log.info("worker stopped", worker=self.name)
 
-    async def run_once(self) -> int:
-        """One cycle: housekeeping, then claim what is due and start running it."""
+    async def run_once(self, housekeeping: bool = True) -> int:
+        """One cycle: housekeeping (leases expired, timers, holds, jeopardy; at most every
+        HOUSEKEEPING_SECONDS when busy), then claim what is due and start running it."""
+        if not housekeeping:
+            return 0 if self._stop_requested else len(await self._claim_batch())
+        self._last_housekeeping = time.monotonic()
         try:
             await asyncio.to_thread(leases.expire_leases, self.store)
             await asyncio.to_thread(timers.sweep_timers, self.store)

@@ -43,7 +43,9 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
                                   pool_size=pool_size, max_overflow=20)
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    # no pre-ping: it cost a round trip on every checkout; a connection the server dropped
+    # fails its statement, SQLAlchemy discards it, and the caller's retry gets a fresh one
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
 
 
 def _configure_sqlite(engine: Engine) -> None:

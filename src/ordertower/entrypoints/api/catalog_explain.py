@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["operations"])
 @router.post("/catalog/explain")
 async def explain(request: Request) -> dict:
     c = request.app.state.container
-    body = await read_json(request, max_bytes=c.settings.max_body_bytes,
+    body = await read_json(request, max_bytes=c.settings.max_order_body_bytes,
                            max_depth=c.settings.max_json_depth)
     cmd = command_from(body)
     explanation = await asyncio.to_thread(explain_order, cmd, c.catalog, c.store)

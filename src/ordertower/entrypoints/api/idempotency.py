@@ -62,7 +62,7 @@ async def idempotent(request: Request, operation: str,
     if key is None:
         return await handler()
     c = request.app.state.container
-    body = await read_body(request, max_bytes=c.settings.max_body_bytes)
+    body = await read_body(request, max_bytes=c.settings.max_order_body_bytes)
     scope = idempotency.scope_of(operation, getattr(request.state, "actor", None))
     try:
         outcome = await asyncio.to_thread(idempotency.begin, c.store, key, scope, body,

@@ -49,13 +49,14 @@ async def read_body(request: Request, *, max_bytes: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
-    raw = b""
+    raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > max_bytes:
             raise _too_large(max_bytes)
-    request._body = raw  # Starlette's cache of the body (Request.body, Request.stream)
-    return raw
+    body = bytes(raw)
+    request._body = body  # Starlette's cache of the body (Request.body, Request.stream)
+    return body
 
 
 async def read_json(request: Request, *, max_bytes: int, max_depth: int,

@@ -67,7 +67,7 @@ def command_from(body: object) -> PlaceOrder:
 @idempotent_route("POST productOrder")
 async def create_product_order(request: Request) -> JSONResponse:
     c = request.app.state.container
-    body = await read_json(request, max_bytes=c.settings.max_body_bytes,
+    body = await read_json(request, max_bytes=c.settings.max_order_body_bytes,
                            max_depth=c.settings.max_json_depth)
     cmd = command_from(body)
     if getattr(request.state, "actor", None):  # the API key's name (none under --no-auth)
@@ -106,7 +106,7 @@ async def amend_product_order(order_id: str, request: Request) -> JSONResponse:
     """An amendment (supplemental order): merge-patch carrying the new productOrderItem list.
     ``revision`` (optional) numbers it; one not newer than the order's is refused (409)."""
     c = request.app.state.container
-    body = await read_json(request, max_bytes=c.settings.max_body_bytes,
+    body = await read_json(request, max_bytes=c.settings.max_order_body_bytes,
                            max_depth=c.settings.max_json_depth)
     if not isinstance(body, dict):
         raise Problem(400, "bad-request", "Bad request", "A productOrder patch is a JSON object.",
