@@ -23,7 +23,6 @@ import argparse
 import gc
 import itertools
 import json
-import random
 import resource
 import socket
 import sys
@@ -41,36 +40,11 @@ from ordertower.domain.inventory import InstalledBase  # noqa: E402
 from ordertower.domain.orders import ItemInput, validate_items, with_asset_ids  # noqa: E402
 from ordertower.engine.plan_order import plan_items  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from order_bodies import order_body  # noqa: E402  (shared with the engine benchmarks)
+
 ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
 SYSTEMS = ("warehouse", "network", "billing", "field-service", "market")
-
-
-def order_body(n: int, seed: int = 7) -> dict[str, Any]:
-    """A TMF622 order of ``n`` items, a fifth of each product of the reference catalog."""
-    rng = random.Random(seed)
-    items = []
-    for i in range(n):
-        kind = i % 5
-        address = f"{i} Main Street"
-        if kind == 0:
-            offering, chars = "phone", {"model": "Fairphone 5", "color": rng.choice(["black", "blue"])}
-        elif kind == 1:
-            offering, chars = "mobile-plan", {"tier": rng.choice(["basic", "unlimited", "unlimited-plus"])}
-        elif kind == 2:
-            offering, chars = "broadband", {"speed_mbps": rng.choice(["100", "500", "1000"]),
-                                            "install": rng.choice(["self", "technician"]), "address": address}
-        elif kind == 3:
-            offering, chars = "electricity-supply", {"tariff": "green", "supply_start": "2026-03-01",
-                                                     "meter_type": rng.choice(["smart", "standard"]),
-                                                     "address": address}
-        else:
-            offering, chars = "gas-supply", {"tariff": "fixed", "supply_start": "2026-03-01",
-                                             "address": address}
-        items.append({"id": str(i + 1), "action": "add", "productOffering": {"id": offering},
-                      "product": {"productCharacteristic": [{"name": k, "value": v}
-                                                            for k, v in chars.items()]}})
-    return {"externalId": f"bench-{n}", "relatedParty": [{"id": f"bench-{n}", "role": "customer"}],
-            "productOrderItem": items}
 
 
 def item_inputs(body: dict[str, Any]) -> list[ItemInput]:
