@@ -1,11 +1,12 @@
 """Shared helpers of the engine benchmarks (issue 11): throw-away databases, ordertower
-processes, order bodies, polling, percentiles and the result table.
+processes, submitting orders, polling, percentiles and the result table.
 
 The benchmarks drive ordertower only through its public interfaces: the `ordertower serve`
-and `ordertower worker` commands run as processes, the HTTP API, and read-only queries of two
-stable columns (`plan_items.state`, `orders.state`) to follow progress without going through
-the server under test. Nothing here imports ordertower, so the benchmarks keep working while
-the engine's insides change.
+and `ordertower worker` commands run as processes, the HTTP API, and read-only queries of
+`plan_items.state`, `plan_items.finished_at` and `orders.state` to follow progress without
+going through the server under test. Nothing here imports ordertower, so the benchmarks keep
+working while the engine's insides change, and `run.py --engine REV` can measure another
+commit.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ W_CATALOG = BENCH / "catalogs" / "workload-w"
 ENGINE_SRC: Path | None = None
 ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
 PG_ADMIN_URL = os.environ.get("ORDERTOWER_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-DEFAULT_BODY_LIMIT = 2 * 1024 * 1024  # ordertower's default request body limit (config.py)
 DONE_ITEM_STATES = ("completed", "skipped")
 
 
@@ -173,9 +173,6 @@ class Reader:
     def scalar(self, sql: str, params: tuple = ()) -> Any:
         rows = self.rows(sql, params)
         return rows[0][0] if rows else None
-
-    def item_states(self) -> dict[str, int]:
-        return dict(self.rows("SELECT state, count(*) FROM plan_items GROUP BY state"))
 
     def items_done_of(self, order_ids: Iterable[str] | None = None) -> tuple[int, int]:
         """(done, total) plan items; of the given orders, or of every order."""
