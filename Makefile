@@ -1,5 +1,8 @@
 # The two commands of the README: `make serve` starts the whole system, `make test` runs
-# every test. Both install what they need first (uv and the locked environment).
+# every test, then pip-audit of uv.lock (scripts/audit-dependencies.sh). Both install what they
+# need first (uv and the locked environment). The tests' Python processes share one bytecode
+# cache outside the checkout (PYTHONPYCACHEPREFIX), even where the environment says
+# PYTHONDONTWRITEBYTECODE: without it each process started compiles everything again.
 #
 #   make serve PORT=9000 HOST=0.0.0.0   listen elsewhere than 127.0.0.1:8080 (ORDERTOWER_PORT
 #                                       in the environment sets the port too)
@@ -27,4 +30,6 @@ serve: setup
 
 test: setup
 	@scripts/test-services.sh
-	$(UV) run pytest -q -p no:cacheprovider
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX="$${PYTHONPYCACHEPREFIX:-$${TMPDIR:-/tmp}/ordertower-pycache-$$(id -u)}" \
+		$(UV) run pytest -q -p no:cacheprovider -n 2 --dist worksteal --durations=30
+	@UV=$(UV) scripts/audit-dependencies.sh

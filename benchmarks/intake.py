@@ -1,5 +1,5 @@
 """Intake (issue 11): a steady rate of `POST productOrder` (W orders) on the default
-`ordertower serve` (its in-process worker running the orders as they arrive), on a fresh
+`ordertower serve` (its worker processes running the orders as they arrive), on a fresh
 database.
 
 The load is open-loop: request i is due at start + i / rate whatever the earlier requests
@@ -154,15 +154,16 @@ def load(url: str, rate: float, seconds: float, tag: str) -> dict[str, Any]:
     return asyncio.run(_open_loop(url, rate, seconds, tag))
 
 
-def run_intake(ctx: Context, kind: str, workers: int, rate: float, seconds: float) -> dict[str, Any]:
-    label = f"intake-{kind}-{workers}w"
+def run_intake(ctx: Context, kind: str, workers: int | None, rate: float, seconds: float) -> dict[str, Any]:
+    label = f"intake-{kind}-" + ("default" if workers is None else f"{workers}w")
     folder = ctx.folder / label
     folder.mkdir(parents=True, exist_ok=True)
     with TempDatabase(kind, folder, tag="intake") as db:
         serve = Serve(folder, db.url, catalog=W_CATALOG, workers=workers)
         try:
             serve.wait_ready()
-            say(f"{label}: {rate:g} orders/s for {seconds:g} s on serve --workers {workers}")
+            say(f"{label}: {rate:g} orders/s for {seconds:g} s on serve"
+                + ("" if workers is None else f" --workers {workers}"))
             result = load(serve.url, rate, seconds, label)
             reader = Reader(db.url)
             try:
@@ -181,18 +182,18 @@ def _describe(r: dict[str, Any]) -> str:
 def run(ctx: Context) -> list[Row]:
     opts = ctx.options
     rate = opts.intake_rate or (20 if ctx.quick else 100)
-    seconds = opts.intake_seconds or (2 if ctx.quick else 60)
-    base_seconds = opts.intake_baseline_seconds or (1 if ctx.quick else 15)
+    seconds = opts.intake_seconds or (1 if ctx.quick else 60)
+    base_seconds = opts.intake_baseline_seconds or (0.5 if ctx.quick else 15)
     rows = []
     for kind in ctx.databases:
         base = run_intake(ctx, kind, 0, rate, base_seconds)
-        r = run_intake(ctx, kind, 1, rate, seconds)
+        r = run_intake(ctx, kind, None, rate, seconds)  # the default serve
         done, total = r["items"]
         errors = sum(r["errors"].values()) + sum(base["errors"].values())
         say(f"intake-{kind}: {_describe(r)}, errors {r['errors']}; API only: {_describe(base)}, "
             f"errors {base['errors']}; the worker finished {done} of {total} plan items meanwhile")
         met = r["p99"] < GOAL_P99 and not r["errors"]
-        note = (f"{r['sent']} orders sent in {r['took']:.1f} s; its worker finished {done:,} of {total:,} "
+        note = (f"{r['sent']} orders sent in {r['took']:.1f} s; its workers finished {done:,} of {total:,} "
                 f"plan items meanwhile")
         if errors:
             note += f"; errors: default serve {r['errors'] or 'none'}, API only {base['errors'] or 'none'}"

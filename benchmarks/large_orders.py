@@ -1,14 +1,16 @@
 """Large orders (issue 11): orders of 100, 1,000 and 10,000 lines (the mixed order of the
 reference catalog that benchmarks/decomposition.py uses: phones, plans, broadband, electricity,
 gas) through the default `ordertower serve` (reference catalog, simulators at zero latency,
-its one in-process worker).
+its worker process: a child of serve since issue 11's process model).
 
-Each order runs alone, on a fresh database and server. For each: the time to `201`, the time
+Each order runs alone, on a fresh database and server (`--quick`: every size on one server
+and database, one start instead of one per size). For each: the time to `201`, the time
 until the order is `completed`, its plan items, and the cost per plan item (time to complete /
 plan items); at the time limit, how many of its plan items are done and what each has cost so
 far (time / items done). Throughout, a thread polls `/health/live` and `/health` every 0.5 s
 (10 s time-out) and keeps the slowest answer and every answer but 200; the server's peak
-resident memory is its VmHWM (/proc/PID/status) at the end.
+resident memory is the VmHWM (/proc/PID/status) of serve plus those of its worker processes,
+read at the end.
 
 The 10,000-line order is 1.99 MiB of compact JSON (2.18 MiB as `json.dumps` writes it by
 default). Before commit 6f7b2b7 ordertower's body limit was 2 MiB (issue 11: such an order
@@ -26,7 +28,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Iterator
 
 import httpx
 
@@ -73,8 +78,15 @@ class HealthWatch:
                 for path in self.worst:
                     started = time.perf_counter()
                     try:
-                        status = client.get(path).status_code
-                        failure = None if status == 200 else f"{path} {status}"
+                        resp = client.get(path)
+                        failure = None if resp.status_code == 200 else f"{path} {resp.status_code}"
+                        if failure:  # what it says is wrong: {"database": "no answer within 5 s"}
+                            try:
+                                body = resp.json()
+                                failure += " (" + ", ".join(f"{k}: {body[k]}" for k in ("database", "workers_ok")
+                                                            if k in body) + ")"
+                            except ValueError:
+                                pass
                     except httpx.TimeoutException:
                         failure = f"{path} timed out"
                     except httpx.HTTPError as exc:
@@ -87,74 +99,92 @@ class HealthWatch:
                 self._stop.wait(self.every)
 
 
-def one_order(ctx: Context, kind: str, n: int, time_limit: float) -> dict[str, Any]:
-    """One order of ``n`` lines on a fresh server and database."""
+@contextmanager
+def default_server(kind: str, folder: Path) -> Iterator[SimpleNamespace]:
+    """A fresh database and the default `serve` on it (``serve`` is replaced, and ``raised``
+    set, should the server be restarted with a larger body limit)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with TempDatabase(kind, folder, tag="large") as db:
+        server = SimpleNamespace(db=db, serve=Serve(folder, db.url), raised=False)
+        try:
+            yield server
+        finally:
+            server.serve.stop()
+
+
+def one_order(ctx: Context, kind: str, n: int, time_limit: float,
+              server: SimpleNamespace | None = None) -> dict[str, Any]:
+    """One order of ``n`` lines on a fresh server and database, or on ``server`` (`--quick`:
+    every size on one server, fewer process starts)."""
     label = f"large-{kind}-{n}"
     folder = ctx.folder / label
     folder.mkdir(parents=True, exist_ok=True)
+    if server is None:
+        with default_server(kind, folder) as server:
+            return one_order(ctx, kind, n, time_limit, server)
     body = json.dumps(order_body(n, tag=label), separators=(",", ":")).encode()
-    raised = False
-    with TempDatabase(kind, folder, tag="large") as db:
-        serve = Serve(folder, db.url)
-        reader = health = None
-        try:
-            serve.wait_ready()
-            reader = Reader(db.url)
-            say(f"{label}: a {n:,}-line order ({len(body) / 2**20:.2f} MiB)")
-            while True:
-                health = HealthWatch(serve.url).__enter__()
-                started, started_wall = time.perf_counter(), time.time()
-                resp = serve.client.post(ORDERS, content=body, timeout=time_limit,
-                                         headers={"content-type": "application/json"})
-                answered = time.perf_counter() - started
-                if resp.status_code != 413 or raised:
-                    break
-                # too large for the default server (before commit 6f7b2b7): raise its limit
-                say(f"{label}: answered 413: restarting serve with the limit raised (benchmarks/launch.py)")
-                raised = True
-                health.__exit__(None, None, None)
-                serve.stop()
-                serve = Serve(folder, db.url, name="serve-raised-limit", max_body_bytes=4 * len(body))
-                serve.wait_ready()
-            if resp.status_code != 201:
-                raise RuntimeError(f"{n}-line order answered {resp.status_code}: {resp.text[:300]}")
-            order_id = resp.json()["id"]
-            state, done, total = "acknowledged", 0, 0
-            last_report = time.perf_counter()
-            while time.perf_counter() - started < time_limit:
-                done, total = reader.items_done_of([order_id])
-                state = reader.scalar("SELECT state FROM orders WHERE id = %s", (order_id,))
-                if state in FINAL_ORDER_STATES:
-                    break
-                if not serve.alive():
-                    raise RuntimeError(f"serve exited ({serve.popen.returncode}):\n{serve.tail()}")
-                if time.perf_counter() - last_report > 30:
-                    last_report = time.perf_counter()
-                    say(f"{label}: {done:,} of {total:,} plan items done after "
-                        f"{last_report - started:.0f} s (server RSS {serve.rss_mb() or 0:.0f} MB)")
-                time.sleep(0.1 if time.perf_counter() - started < 10 else 0.5)
-            elapsed = time.perf_counter() - started
-            end = reader.last_finished() if state in FINAL_ORDER_STATES else None
-            if end is not None and started_wall < end <= time.time() + 1:
-                elapsed = end - started_wall  # the last item's own time, not the poll's
-            worst, failures = health.window()
-            finished = state in FINAL_ORDER_STATES
-            r = {"lines": n, "201": answered, "seconds": elapsed, "state": state, "done": done,
-                 "items": total, "finished": finished, "health": worst, "health_failures": failures,
-                 "rss": serve.peak_rss_mb() or 0.0, "raised": raised, "body": len(body),
-                 # finished: time to complete / its items; not finished: the time so far / the
-                 # items done so far (what an item has cost until the time limit)
-                 "cost": (elapsed / (total if finished else done)) if done else float("inf")}
-            say(f"{label}: 201 after {answered:.2f} s; {state} after {elapsed:.1f} s; {done:,} of "
-                f"{total:,} items; /health max {worst['/health']:.2f} s, /health/live max "
-                f"{worst['/health/live']:.2f} s; peak RSS {r['rss']:.0f} MB")
-            return r
-        finally:
-            if health is not None:
-                health.__exit__(None, None, None)
-            if reader is not None:
-                reader.close()
+    serve = server.serve
+    reader = health = None
+    try:
+        serve.wait_ready()
+        reader = Reader(server.db.url)
+        say(f"{label}: a {n:,}-line order ({len(body) / 2**20:.2f} MiB)")
+        while True:
+            health = HealthWatch(serve.url).__enter__()
+            started, started_wall = time.perf_counter(), time.time()
+            resp = serve.client.post(ORDERS, content=body, timeout=time_limit,
+                                     headers={"content-type": "application/json"})
+            answered = time.perf_counter() - started
+            if resp.status_code != 413 or server.raised:
+                break
+            # too large for the default server (before commit 6f7b2b7): raise its limit
+            say(f"{label}: answered 413: restarting serve with the limit raised (benchmarks/launch.py)")
+            server.raised = True
+            health.__exit__(None, None, None)
             serve.stop()
+            serve = server.serve = Serve(folder, server.db.url, name="serve-raised-limit",
+                                         max_body_bytes=4 * len(body))
+            serve.wait_ready()
+        if resp.status_code != 201:
+            raise RuntimeError(f"{n}-line order answered {resp.status_code}: {resp.text[:300]}")
+        order_id = resp.json()["id"]
+        state, done, total = "acknowledged", 0, 0
+        last_report = time.perf_counter()
+        while time.perf_counter() - started < time_limit:
+            done, total = reader.items_done_of([order_id])
+            state = reader.scalar("SELECT state FROM orders WHERE id = %s", (order_id,))
+            if state in FINAL_ORDER_STATES:
+                break
+            if not serve.alive():
+                raise RuntimeError(f"serve exited ({serve.popen.returncode}):\n{serve.tail()}")
+            if time.perf_counter() - last_report > 30:
+                last_report = time.perf_counter()
+                say(f"{label}: {done:,} of {total:,} plan items done after "
+                    f"{last_report - started:.0f} s (server RSS {serve.rss_mb() or 0:.0f} MB)")
+            time.sleep(0.1 if time.perf_counter() - started < 10 else 0.5)
+        elapsed = time.perf_counter() - started
+        end = reader.last_finished() if state in FINAL_ORDER_STATES else None
+        if end is not None and started_wall < end <= time.time() + 1:
+            elapsed = end - started_wall  # the last item's own time, not the poll's
+        worst, failures = health.window()
+        finished = state in FINAL_ORDER_STATES
+        r = {"lines": n, "201": answered, "seconds": elapsed, "state": state, "done": done,
+             "items": total, "finished": finished, "health": worst, "health_failures": failures,
+             "rss": sum(serve.peak_rss_tree_mb()), "rss_parts": serve.peak_rss_tree_mb(),
+             "raised": server.raised, "body": len(body),
+             # finished: time to complete / its items; not finished: the time so far / the
+             # items done so far (what an item has cost until the time limit)
+             "cost": (elapsed / (total if finished else done)) if done else float("inf")}
+        say(f"{label}: 201 after {answered:.2f} s; {state} after {elapsed:.1f} s; {done:,} of "
+            f"{total:,} items; /health max {worst['/health']:.2f} s, /health/live max "
+            f"{worst['/health/live']:.2f} s; peak RSS {r['rss']:.0f} MB (serve {r['rss_parts'][0]:.0f}, "
+            f"its worker processes {r['rss_parts'][1]:.0f})")
+        return r
+    finally:
+        if health is not None:
+            health.__exit__(None, None, None)
+        if reader is not None:
+            reader.close()
 
 
 def run(ctx: Context) -> list[Row]:
@@ -163,7 +193,11 @@ def run(ctx: Context) -> list[Row]:
     time_limit = opts.large_time_limit or (90 if ctx.quick else 300)
     rows = []
     for kind in ctx.databases:
-        results = [one_order(ctx, kind, n, time_limit) for n in sizes]
+        if ctx.quick:  # every size on one server and database: the smoke version starts one
+            with default_server(kind, ctx.folder / f"large-{kind}") as server:
+                results = [one_order(ctx, kind, n, time_limit, server) for n in sizes]
+        else:  # each order alone, on a fresh server and database
+            results = [one_order(ctx, kind, n, time_limit) for n in sizes]
         base = results[0]
         for r in results:
             name = f"large {kind}: {r['lines']:,} lines"
@@ -202,7 +236,10 @@ def run(ctx: Context) -> list[Row]:
                         f"{worst_health:.2f} s" + (f" ({sum(failures.values())} not 200)" if failures else ""),
                         "-", None, f"< {GOAL_HEALTH:g} s", worst_health < GOAL_HEALTH and not failures,
                         f"probes every 0.5 s, 10 s time-out; not 200: {failed}" if failures else ""))
-        rss = max(r["rss"] for r in results)
+        peak = max(results, key=lambda r: r["rss"])
+        rss, (own, children) = peak["rss"], peak["rss_parts"]
         rows.append(Row(f"large {kind}: server peak RSS", f"{rss:,.0f} MB", "-", None,
-                        f"< {GOAL_RSS_MB:,} MB", rss < GOAL_RSS_MB))
+                        f"< {GOAL_RSS_MB:,} MB", rss < GOAL_RSS_MB,
+                        f"serve {own:,.0f} MB + its worker processes {children:,.0f} MB "
+                        f"({peak['lines']:,} lines)"))
     return rows

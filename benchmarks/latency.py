@@ -205,7 +205,7 @@ def run_latency(ctx: Context, kind: str, orders: int) -> dict[str, Any]:
 def run(ctx: Context) -> list[Row]:
     rows = []
     opts = ctx.options
-    orders = opts.latency_orders or (2000 if opts.full_size else 10 if ctx.quick else 200)
+    orders = opts.latency_orders or (2000 if opts.full_size else 5 if ctx.quick else 200)
     for kind in ctx.databases:
         r = run_latency(ctx, kind, orders)
         ratio = r["seconds"] / r["ideal"]

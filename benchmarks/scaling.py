@@ -20,7 +20,7 @@ def run(ctx: Context) -> list[Row]:
         return [Row("scaling postgresql", "skipped: needs --database postgresql or both")]
     opts = ctx.options
     counts = [int(k) for k in (opts.scaling_workers or ("1,2" if ctx.quick else "1,2,4")).split(",")]
-    orders = opts.scaling_orders or opts.w_orders or (20 if ctx.quick else 500)
+    orders = opts.scaling_orders or opts.w_orders or (10 if ctx.quick else 500)
     rates = {}
     for k in counts:
         runs = ctx.w_runs.get(("postgresql", k, orders))

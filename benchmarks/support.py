@@ -35,6 +35,12 @@ W_CATALOG = BENCH / "catalogs" / "workload-w"
 # the ordertower the processes run: this checkout's (as installed), or the `src` folder of
 # another tree given by `run.py --engine` (set by engine_source() below)
 ENGINE_SRC: Path | None = None
+# `run.py --quick`: the Python bytecode cache every process of the run shares, in its scratch
+# folder (set by run.py). Where PYTHONDONTWRITEBYTECODE is set, as on the shared development
+# machine, each `serve` and `worker` would otherwise compile ordertower and its libraries from
+# source at every start: about 1.5 CPU-s of the 3 a start costs, and the smoke version starts
+# some thirty of them. Nothing is written in the checkout or its .venv.
+PYCACHE: Path | None = None
 ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
 PG_ADMIN_URL = os.environ.get("ORDERTOWER_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 DONE_ITEM_STATES = ("completed", "skipped")
@@ -252,11 +258,15 @@ def free_port() -> int:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment without ORDERTOWER_* settings of the caller's shell; PYTHONPATH names
-    the engine's source when `--engine` chose one."""
+    the engine's source when `--engine` chose one; under `--quick`, the run's shared bytecode
+    cache (PYCACHE)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERTOWER_")}
     env["ORDERTOWER_LOG_FORMAT"] = "json"
     if ENGINE_SRC is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(ENGINE_SRC)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    if PYCACHE is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     return env | extra
 
 
@@ -341,6 +351,24 @@ class Proc:
     def rss_mb(self) -> float | None:
         return proc_status_mb(self.pid, "VmRSS")
 
+    def children(self) -> list[int]:
+        """The processes this one started (serve's worker processes), from /proc."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                if int(fields[1]) == self.pid and fields[0] != "Z":
+                    found.append(int(entry.name))
+        return found
+
+    def peak_rss_tree_mb(self) -> tuple[float, float]:
+        """(this process's peak resident memory, the sum of its children's peaks), in MiB."""
+        children = sum(proc_status_mb(pid, "VmHWM") or 0.0 for pid in self.children())
+        return self.peak_rss_mb() or 0.0, children
+
     def stop(self, timeout: float = 30) -> int | None:
         if self.popen.poll() is None:
             self.popen.terminate()
@@ -378,29 +406,47 @@ class Serve(Proc):
     the same `serve` command with that request body limit (ordertower has no flag for it)."""
 
     def __init__(self, folder: Path, database_url: str, *, catalog: Path | None = None,
-                 workers: int = 1, name: str = "serve", extra: Iterable[str] = (),
+                 workers: int | None = None, name: str = "serve", extra: Iterable[str] = (),
                  max_body_bytes: int | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        args = ["serve", "--no-auth", "--host", "127.0.0.1", "--port", str(self.port),
-                "--database", database_url, "--workers", str(workers), "--log-format", "json",
-                "--grace-seconds", "5", *extra]
+        args = ["serve", "--no-auth", "--host", "127.0.0.1", "--database", database_url,
+                "--log-format", "json", "--grace-seconds", "5", *extra]
+        if workers is not None:  # None: serve's default (1 worker process on SQLite, 2 on PostgreSQL)
+            args += ["--workers", str(workers)]
         if catalog is not None:
             args += ["--catalog", str(catalog)]
         if max_body_bytes:
-            command = [sys.executable, str(BENCH / "launch.py"), "--max-body-bytes", str(max_body_bytes), *args]
+            self._command = [sys.executable, str(BENCH / "launch.py"), "--max-body-bytes", str(max_body_bytes), *args]
         else:
-            command = _ordertower(*args)
-        super().__init__(command, folder / f"{name}.log", folder)
+            self._command = _ordertower(*args)
+        self._folder, self._name = folder, name
+        self._listen(free_port())
+        super().__init__(self._command + ["--port", str(self.port)], folder / f"{name}.log", folder)
+
+    def _listen(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
         self.client = httpx.Client(base_url=self.url, timeout=60)
+
+    def _listening(self) -> bool:
+        """This process logged that it listens on its port: what answers there is this server,
+        not another that took the port between free_port() and the bind."""
+        return any(line.get("event", "").startswith(f"Uvicorn running on {self.url} ")
+                   for line in self.json_lines())
 
     def wait_ready(self, timeout: float = 120) -> "Serve":
         deadline = time.monotonic() + timeout
         while True:
             if not self.alive():
+                if "address already in use" in self.tail():  # another server was first: elsewhere
+                    self.stop()
+                    self.client.close()
+                    self._listen(free_port())
+                    Proc.__init__(self, self._command + ["--port", str(self.port)],
+                                  self._folder / f"{self._name}.log", self._folder)
+                    continue
                 raise RuntimeError(f"serve exited ({self.popen.returncode}):\n{self.tail()}")
             try:
-                if self.client.get("/health/ready", timeout=2).status_code == 200:
+                if self._listening() and self.client.get("/health/ready", timeout=2).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
@@ -494,13 +540,13 @@ def fmt_ms(seconds: float) -> str:
 
 @dataclass
 class Context:
-    """What one run shares: options, a scratch folder, baselines measured once per run, and
+    """What one run shares: options, a scratch folder, the baselines sampled in the run, and
     figures other benchmarks reuse (W on PostgreSQL with 2 workers is also a scaling point)."""
 
     folder: Path
     quick: bool
     databases: list[str]
     options: Any
-    baselines: dict[str, float] = field(default_factory=dict)
+    baselines: dict[str, list[float]] = field(default_factory=dict)  # every sample, in order
     baseline_notes: dict[str, str] = field(default_factory=dict)
     w_runs: dict[tuple[str, int, int], list[float]] = field(default_factory=dict)

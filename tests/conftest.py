@@ -3,10 +3,29 @@ run, dropped at the end). PostgreSQL must be reachable: a missing server fails, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+from typing import Iterator
+
+# pytest-xdist's workers inherit COLUMNS=80 and LINES=24 from execnet: a Rich console made at
+# import time (the CLI's) would keep that width for good. Tests give the CLI its width.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
+# The processes tests start (serve, worker, the CLI: dozens per run) share one bytecode cache
+# outside the checkout. Without it, where the environment says PYTHONDONTWRITEBYTECODE=1 (this
+# machine's does), each would compile ordertower and its libraries again: ~2 CPU-s a start.
+if not os.environ.get("PYTHONPYCACHEPREFIX"):
+    import tempfile
+
+    os.environ["PYTHONPYCACHEPREFIX"] = os.path.join(tempfile.gettempdir(), f"ordertower-pycache-{os.getuid()}")
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 import pytest
 import sqlalchemy as sa
@@ -41,6 +60,26 @@ def _logging_restored():
         _test_logging()
 
 
+_CI_SUMMARIES: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report):
+    """A test may leave a summary for CI's log: ``record_property("ci_summary", text)``. They
+    are collected here (in the controlling process under pytest-xdist, where the workers'
+    own output is not shown) and printed at the end of the run."""
+    if report.when == "call":
+        _CI_SUMMARIES.extend((report.nodeid, value) for name, value in report.user_properties
+                             if name == "ci_summary")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _CI_SUMMARIES:
+        terminalreporter.section("summaries for CI")
+        for nodeid, text in _CI_SUMMARIES:
+            terminalreporter.write_line(f"{nodeid}:")
+            terminalreporter.write_line(text + "\n")
+
+
 PG_ADMIN_URL = os.environ.get("ORDERTOWER_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -58,20 +97,32 @@ def _pg_admin() -> sa.Engine:
     return engine
 
 
-@pytest.fixture(scope="session")
-def pg_database_url():
+@contextlib.contextmanager
+def empty_pg_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the shared PostgreSQL server (no schema, commits not waiting
+    for the disk), dropped afterwards whatever is still connected to it; its URL."""
     admin = _pg_admin()
-    name = f"ordertower_test_{os.getpid()}_{secrets.token_hex(3)}"
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    engine = create_db_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+        # a test database need not outlive a crash: commits do not wait for the WAL's flush
+        # (still atomic and isolated; only the last moments before a server crash could go)
+        conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url():
+    with empty_pg_database("ordertower_test") as url:
+        engine = create_db_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 def _truncate(url: str) -> None:
@@ -82,11 +133,24 @@ def _truncate(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated to head once per test process: copied, it is every test's
+    empty database (a copy takes a millisecond, the migrations a tenth of a second)."""
+    path = tmp_path_factory.mktemp("template") / "ordertower.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection closed: the WAL is in the file
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """An empty, migrated database of each kind."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/ordertower.db"
+        path = tmp_path / "ordertower.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
     url = request.getfixturevalue("pg_database_url")
     _truncate(url)
     return url
@@ -125,3 +189,24 @@ def engine(database_url):
     harness = EngineHarness(database_url)
     yield harness
     harness.close()
+
+
+@pytest.fixture(scope="session")
+def throwaway_cluster():
+    """A PostgreSQL cluster of the session's own (tests/support/pg_cluster.py), for tests that
+    stop, restart or start the database late: never the shared server."""
+    from .support.pg_cluster import ThrowAwayCluster
+
+    cluster = ThrowAwayCluster()
+    cluster.start()
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture
+def throwaway_pg(throwaway_cluster):
+    """The throw-away cluster, up, and the URL of a fresh empty database in it. A test that
+    stops the cluster need not start it again: the next one finds it up."""
+    if not throwaway_cluster.is_up():
+        throwaway_cluster.start()
+    return throwaway_cluster, throwaway_cluster.new_database()

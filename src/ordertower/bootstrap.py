@@ -9,19 +9,22 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import httpx
 import structlog
 
 from .adapters.callouts import HttpCallouts
 from .adapters.catalog_files import LoadedCatalog, load_catalog
-from .adapters.store.database import create_db_engine
+from .adapters.catalog_registry import CatalogRegistry
+from .adapters.store.database import create_db_engine, unavailable_reason
 from .adapters.store.migrate import schema_status, upgrade
 from .adapters.store.server_settings import PUBLIC_URL, read_setting, record_setting
 from .adapters.store.unit_of_work import Store
 from .config import Settings
-from .engine.steps import BUILTIN_STEPS
+from .engine.steps import registered_steps
 from .domain.clock import Clock, SystemClock
 from .engine.executors import Executors
 from .engine.worker import Wakeup, Worker
+from .services.people import seed_queue_members
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine.dispatcher import Dispatcher
@@ -33,9 +36,10 @@ log = structlog.get_logger("ordertower")
 class Container:
     settings: Settings
     store: Store
-    catalog: LoadedCatalog
+    catalogs: CatalogRegistry  # the newest deployed version, and older ones by id
     callouts: HttpCallouts
     executors: Executors
+    step_http: httpx.AsyncClient | None = None  # the HTTP client of auto steps (plug-ins)
     wakeup: Wakeup = field(default_factory=Wakeup)
     workers: list[Worker] = field(default_factory=list)
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -57,6 +61,12 @@ class Container:
         if count and self.settings.dispatch_events:
             self._start_dispatcher()
 
+    @property
+    def catalog(self) -> LoadedCatalog:
+        """The catalog new orders use: the newest deployed version (polled every few
+        seconds, adapters/catalog_registry.py); orders in flight use ``catalogs.for_release``."""
+        return self.catalogs.current
+
     def make_worker(self, **overrides) -> Worker:
         systems = self.catalog.catalog.systems
         options = dict(wakeup=self.wakeup, max_in_flight=self.settings.max_in_flight,
@@ -65,6 +75,8 @@ class Container:
                        system_limits={s.id: s.concurrency for s in systems},
                        rate_limits={s.id: s.rate_limit for s in systems if s.rate_limit},
                        jeopardy_seconds=self.settings.jeopardy_seconds,
+                       learn_seconds=self.settings.learn_seconds,
+                       learn_after=self.settings.learn_after_completions,
                        grace_seconds=self.settings.grace_seconds)
         return Worker(self.store, self.executors, **(options | overrides))
 
@@ -89,6 +101,8 @@ class Container:
         self.workers.clear()
         self._stop_listener.set()
         await self.callouts.aclose()
+        if self.step_http is not None:
+            await self.step_http.aclose()
 
     # --- events out: the dispatcher of TMF hub listeners (engine/dispatcher.py) -------------
 
@@ -193,19 +207,63 @@ def wait_for_public_url(store: Store, poll_seconds: float = 2.0,
         time.sleep(poll_seconds)
 
 
+class DatabaseNeverCame(RuntimeError):
+    """The database did not answer within ORDERTOWER_DATABASE_WAIT_SECONDS at start."""
+
+
+def wait_for_database(engine, patience_seconds: float | None, *, first_delay: float = 0.5,
+                      max_delay: float = 5.0, sleep=time.sleep) -> None:
+    """At start, wait for a database that cannot serve yet (not started, restarting,
+    unreachable), trying again with exponential back-off and saying so in the log each time;
+    ``patience_seconds`` None waits for ever, 0 not at all. An error that waiting cannot mend
+    (wrong password, no such database, a SQLite folder that does not exist) is raised at once."""
+    started = time.monotonic()
+    delay, attempt = first_delay, 0
+    while True:
+        attempt += 1
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            if attempt > 1:
+                log.info("database available", attempts=attempt,
+                         waited_s=round(time.monotonic() - started, 1))
+            return
+        except Exception as exc:
+            reason = unavailable_reason(exc)
+            if reason is None:
+                raise
+            waited = time.monotonic() - started
+            if patience_seconds is not None and waited + delay > patience_seconds:
+                raise DatabaseNeverCame(f"the database did not answer within {patience_seconds:g} s "
+                                        f"(ORDERTOWER_DATABASE_WAIT_SECONDS): {reason}") from exc
+            log.warning("waiting for the database", reason=reason, attempt=attempt,
+                        retry_in_s=round(delay, 2), waited_s=round(waited, 1))
+            sleep(delay)
+            delay = min(delay * 2, max_delay)
+
+
 def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None,
               callouts: HttpCallouts | None = None, role: str = "serve") -> Container:
     """Wire a process. ``role`` is ``serve`` (records its public URL for the others) or
     ``worker`` (reads it, unless told)."""
-    catalog = load_catalog(settings.catalog_path, known_steps=BUILTIN_STEPS)
+    steps = registered_steps()
+    for name, why in steps.unavailable.items():
+        log.warning("auto step unavailable", step=name, reason=why)
+    catalog = load_catalog(settings.catalog_path, known_steps=steps)
+    for warning in catalog.warnings:  # allowed, but likely wrong (catalog validate prints them)
+        log.warning("catalog warning", where=f"{warning.file}:{warning.line}", path=warning.path,
+                    message=warning.message)
     engine = create_db_engine(settings.database_url)
     if migrate is not None:
         settings.migrate = migrate
+    wait_for_database(engine, settings.database_wait_seconds)
     prepare_schema(engine, settings)
-    store = Store(engine, clock or SystemClock())
+    store = Store(engine, clock or SystemClock(), priority_aging_s=settings.priority_aging_seconds)
     if role == "serve":
         public_url = settings.effective_public_url()
         record_setting(engine, store.clock, PUBLIC_URL, public_url)
+        # queue membership is data, seeded from the catalog (a member removed stays removed)
+        seed_queue_members(store, catalog.catalog.work_queues)
     elif settings.public_url:
         public_url = settings.public_url.rstrip("/")
     elif settings.simulators_url:  # told where the simulators are; callbacks go to serve
@@ -213,9 +271,19 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool |
     else:
         public_url = wait_for_public_url(store)
     callouts = callouts or HttpCallouts()
-    executors = Executors(lambda: catalog.catalog, callouts,
+    catalogs = CatalogRegistry(engine, store.clock, steps,
+                               refresh_seconds=settings.catalog_refresh_seconds)
+    # on an empty database the files catalog becomes version 1; ``serve --catalog PATH``
+    # (or ORDERTOWER_CATALOG) deploys its files when they differ from the newest version
+    catalogs.open(catalog, deploy_files=role == "serve" and settings.catalog_path is not None,
+                  who=f"ordertower {role}")
+    # auto steps (plug-ins) call other systems with this client (StepContext.http)
+    step_http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
+    # an item runs with the catalog version its order was decomposed with
+    executors = Executors(catalogs.catalog_for, callouts,
                           {"simulators": settings.simulators_url_for(public_url)},
-                          callback_base=public_url, steps=BUILTIN_STEPS)
-    container = Container(settings, store, catalog, callouts, executors)
+                          callback_base=public_url, steps=steps, http=step_http,
+                          clock=store.clock)
+    container = Container(settings, store, catalogs, callouts, executors, step_http=step_http)
     store.on_work_released(container.wakeup.ring)
     return container

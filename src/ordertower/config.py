@@ -6,6 +6,12 @@ import os
 from dataclasses import dataclass, field
 
 
+def _env_seconds(name: str) -> float | None:
+    """A number of seconds, or None (for ever) when the variable is unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    return float(raw) if raw else None
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     return default if raw is None else raw.strip().lower() in ("1", "true", "yes", "on")
@@ -28,6 +34,15 @@ class Settings:
     bootstrap_key: str | None = field(default_factory=lambda: os.environ.get("ORDERTOWER_BOOTSTRAP_KEY"))
     public_url: str | None = field(default_factory=lambda: os.environ.get("ORDERTOWER_PUBLIC_URL"))
     jeopardy_seconds: float = 5.0
+    # service levels: how often workers learn durations from history, and how many
+    # completions a scenario item needs on a system before its duration is learned
+    learn_seconds: float = field(default_factory=lambda: float(os.environ.get(
+        "ORDERTOWER_LEARN_SECONDS", "60")))
+    learn_after_completions: int = field(default_factory=lambda: int(os.environ.get(
+        "ORDERTOWER_LEARN_AFTER_COMPLETIONS", "50")))
+    # claims: waiting this long counts as one priority level higher (domain/priority.py)
+    priority_aging_seconds: float = field(default_factory=lambda: float(os.environ.get(
+        "ORDERTOWER_PRIORITY_AGING_SECONDS", "300")))
     # orders with more items are planned by a worker after the acknowledgement (plan-order)
     inline_planning_limit: int = field(default_factory=lambda: int(os.environ.get(
         "ORDERTOWER_INLINE_PLANNING_LIMIT", "500")))
@@ -36,8 +51,17 @@ class Settings:
     # about 2 MB of JSON; the nesting-depth guard applies whatever the size
     max_order_body_bytes: int = field(default_factory=lambda: int(os.environ.get(
         "ORDERTOWER_MAX_ORDER_BODY_BYTES", str(16 * 1024 * 1024))))
+    # at start: how long serve and worker wait for a database that does not answer yet
+    # (None: for ever, 0: not at all); they retry with back-off and log each attempt
+    database_wait_seconds: float | None = field(default_factory=lambda: _env_seconds(
+        "ORDERTOWER_DATABASE_WAIT_SECONDS"))
     # SIGTERM: how long items already running may take to finish before they are released
     grace_seconds: float = 30.0
+    # how often a process checks for a newly deployed catalog version (one cheap query)
+    catalog_refresh_seconds: float = field(default_factory=lambda: float(os.environ.get(
+        "ORDERTOWER_CATALOG_REFRESH_SECONDS", "2")))
+    # catalog deploy --dry-run: how many of the newest stored orders it replays by default
+    dry_run_orders: int = 1000
     # at start: upgrade the schema (under a lock), or only check that it is at head
     migrate: bool = True
     max_json_depth: int = 32
@@ -62,6 +86,12 @@ class Settings:
         "ORDERTOWER_HUB_FAILING_AFTER", "86400")))
     hub_failing_after_attempts: int = field(default_factory=lambda: int(os.environ.get(
         "ORDERTOWER_HUB_FAILING_ATTEMPTS", "0")))
+
+    # the console (entrypoints/console): the key that signs its session cookies (default: a
+    # random one per process, so sessions end when the server restarts) and their lifetime
+    console_secret: str | None = field(default_factory=lambda: os.environ.get("ORDERTOWER_CONSOLE_SECRET"))
+    console_session_hours: float = field(default_factory=lambda: float(os.environ.get(
+        "ORDERTOWER_CONSOLE_SESSION_HOURS", "8")))
 
     def effective_public_url(self) -> str:
         """Where fulfillment systems reach ordertower (asynchronous callbacks)."""

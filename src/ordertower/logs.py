@@ -5,6 +5,10 @@
   ``--log-format json|console`` or ``ORDERTOWER_LOG_FORMAT``.
 - Tracebacks are plain text without local variables: a log line never copies a request body,
   a key or a whole order into the log, and one error is a few lines, not thousands.
+- Secrets never reach a line: every line, ordertower's and its libraries', tracebacks
+  included, passes ``redact_secrets`` last: bearer keys and ``Authorization`` values, API keys
+  (``otk_...``), callback tokens (the last segment of ``/callbacks/...``), passwords in URLs,
+  fields named like a secret, and every value given to ``register_secret`` (the bootstrap key).
 - Context travels in ``structlog.contextvars``: the request id of an HTTP request, the
   ``order_id`` and ``item_id`` of a plan item being run. Threads started with
   ``asyncio.to_thread`` inherit it.
@@ -19,6 +23,7 @@ import logging
 import logging.handlers
 import os
 import queue
+import re
 import sys
 from typing import IO
 
@@ -44,6 +49,52 @@ def choose_format(requested: str | None, stream: IO[str]) -> str:
     return "console" if isatty is not None and isatty() else "json"
 
 
+REDACTED = "[redacted]"
+# fields whose value is a secret whatever it looks like
+SECRET_FIELDS = frozenset({"authorization", "api_key", "bearer", "token", "callback_token",
+                           "password", "secret", "credentials", "bootstrap_key"})
+_PATTERNS = [
+    (re.compile(r"(?i)(bearer\s+)[^\s'\",;]+"), r"\1" + REDACTED),
+    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(?!bearer)[^\s'\",;]+"), r"\1" + REDACTED),
+    (re.compile(r"(/callbacks/)[^/?#\s'\",]+"), r"\1" + REDACTED),
+    (re.compile(r"otk_[A-Za-z0-9_-]{8,}"), REDACTED),
+    (re.compile(r"(://[^:/@\s]+:)[^@/\s]+@"), r"\1" + REDACTED + "@"),
+]
+_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """A value that must never appear in a log line (e.g. the bootstrap key)."""
+    if value and len(value) >= 4:
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact_value(value):
+    """``value`` (text, or JSON-like data) with every secret replaced by ``[redacted]``."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: REDACTED if str(k).lower() in SECRET_FIELDS else redact_value(v)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_value(v) for v in value]
+    return value
+
+
+def redact_secrets(_logger, _method, event_dict: dict) -> dict:
+    """structlog processor: the line with every secret replaced by ``[redacted]``."""
+    return redact_value(event_dict)
+
+
 def _shared_processors() -> list:
     return [
         structlog.contextvars.merge_contextvars,
@@ -54,9 +105,13 @@ def _shared_processors() -> list:
 
 
 def _renderer(fmt: str):
+    """The traceback is rendered to plain text first (never with local variables), then the
+    whole line is redacted, then rendered."""
     if fmt == "json":
-        return [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
-    return [structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback,
+        return [structlog.processors.format_exc_info, redact_secrets,
+                structlog.processors.JSONRenderer()]
+    return [structlog.processors.format_exc_info, redact_secrets,
+            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback,
                                           colors=False)]
 
 

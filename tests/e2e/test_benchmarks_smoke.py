@@ -19,16 +19,18 @@ ROWS = {  # what each run's table must show, by the start of the row
     "sqlite": ["baseline: sqlite3 single-row UPDATE commits", "baseline: HTTP round trips",
                "W sqlite", "callout-bound sqlite", "latency-bound sqlite (", "intake sqlite",
                "large sqlite: 10 lines", "large sqlite: 30 lines", "large sqlite: slowest /health",
-               "large sqlite: server peak RSS", "scaling postgresql"],
+               "large sqlite: server peak RSS", "scaling postgresql",
+               "console order list, default filters (sqlite"],
     "postgresql": ["baseline: PostgreSQL single-row UPDATE commits", "baseline: HTTP round trips",
                    "W postgresql", "callout-bound postgresql", "latency-bound postgresql (",
                    "intake postgresql", "large postgresql: 10 lines", "large postgresql: 30 lines",
                    "large postgresql: slowest /health", "large postgresql: server peak RSS",
-                   "scaling postgresql: W with 1 worker", "scaling postgresql: W with 2 worker"],
+                   "scaling postgresql: W with 1 worker", "scaling postgresql: W with 2 worker",
+                   "console order list, default filters (postgresql"],
 }
 
 
-@pytest.mark.timeout(400)
+@pytest.mark.timeout(460)
 def test_every_benchmark_runs_in_its_quick_version_on_both_databases():
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERTOWER_")}
     if os.environ.get("ORDERTOWER_TEST_PG_ADMIN"):
@@ -40,7 +42,7 @@ def test_every_benchmark_runs_in_its_quick_version_on_both_databases():
     outputs = {}
     try:
         for db, proc in runs.items():
-            outputs[db] = proc.communicate(timeout=360)
+            outputs[db] = proc.communicate(timeout=420)
     finally:
         for proc in runs.values():
             if proc.poll() is None:

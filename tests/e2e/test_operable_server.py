@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from ordertower.adapters.store.database import create_db_engine
 from ordertower.adapters.store.migrate import head_revision
 
+from ..conftest import empty_pg_database
 from ..support.live import SEED_ORDER
 from ..support.processes import ORDERS, Process, ServeProcess
 from ..support.waiting import wait_until
@@ -102,7 +103,7 @@ def _attempts_match_recorded_attempts(url: str) -> tuple[int, list]:
     return connection_errors, mismatched
 
 
-@pytest.mark.parametrize("latency_ms, grace, finished", [(1000, 10, True), (5000, 1, False)],
+@pytest.mark.parametrize("latency_ms, grace, finished", [(3000, 10, True), (5000, 1, False)],
                          ids=["callouts-finish-within-grace", "grace-ends-before-callouts"])
 def test_sigterm_during_50_callouts_exits_within_grace_and_charges_no_attempt_it_did_not_make(
         tmp_path, database_url, latency_ms, grace, finished):
@@ -112,7 +113,7 @@ def test_sigterm_during_50_callouts_exits_within_grace_and_charges_no_attempt_it
         for system in ("warehouse", "billing", "network"):
             serve.client.put(f"/simulators/{system}", json={"latency_ms": latency_ms}).raise_for_status()
         orders = [serve.post_order()["id"] for _ in range(20)]  # 3 callouts each at first
-        wait_until(lambda: _in_flight(serve) >= 50, 30, "50 callouts in flight")
+        wait_until(lambda: _in_flight(serve) >= 50, 120, "50 callouts in flight")  # slow beside a second test process
 
         started = time.monotonic()
         serve.signal(signal.SIGTERM)
@@ -180,18 +181,8 @@ def test_db_upgrade_then_serve_with_no_migrate_comes_up(tmp_path, sqlite_url):
 @pytest.fixture
 def fresh_pg_url():
     """An empty PostgreSQL database: no schema at all."""
-    import secrets
-
-    from ..conftest import PG_ADMIN_URL, _pg_admin
-
-    admin = _pg_admin()
-    name = f"ordertower_fresh_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with empty_pg_database("ordertower_fresh") as url:
+        yield url
 
 
 def test_three_workers_and_serve_started_together_on_a_fresh_postgresql_all_come_up(tmp_path, fresh_pg_url):

@@ -1,6 +1,6 @@
 """Access control: clients send ``Authorization: Bearer KEY``; ``ORDERTOWER_BOOTSTRAP_KEY`` is
-an admin key; otherwise the first start mints one admin key, shown once. ``/health`` and the
-simulators take no key. ``serve --no-auth`` listens on a loopback address only.
+an admin key; otherwise the first start mints one admin key, shown once. ``/health`` takes no
+key (the simulators do: test_simulators_access.py). ``serve --no-auth`` listens on a loopback address only.
 On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
@@ -35,12 +35,18 @@ def anonymous(server, **headers: str) -> httpx.Client:
 
 
 def assert_unauthorized(resp: httpx.Response) -> None:
+    """401 naming Authorization: a TMF Error under /tmf-api/, problem JSON elsewhere."""
     assert resp.status_code == 401, resp.text
-    assert resp.headers["content-type"].split(";")[0] == "application/problem+json"
     assert resp.headers["www-authenticate"] == "Bearer"
     problem = resp.json()
-    assert problem["status"] == 401
-    assert problem["title"] and problem["detail"]
+    if resp.request.url.path.startswith("/tmf-api/"):
+        assert resp.headers["content-type"] == "application/json;charset=utf-8"
+        assert problem["status"] == "401" and problem["@type"] == "Error"
+        assert problem["reason"] and problem["message"] and problem["code"] == "unauthorized"
+    else:
+        assert resp.headers["content-type"].split(";")[0] == "application/problem+json"
+        assert problem["status"] == 401
+        assert problem["title"] and problem["detail"]
     assert [e["field"] for e in problem["errors"]] == ["Authorization"]
 
 
@@ -114,8 +120,8 @@ def test_with_a_good_key_bad_input_gets_its_own_problem_not_an_access_error(secu
     assert [e["field"] for e in resp.json()["errors"]] == ["productOrderItem"]
 
 
-@pytest.mark.parametrize("path", ["/health", "/simulators/warehouse"])
-def test_health_and_the_simulators_need_no_key(secured, path):
+@pytest.mark.parametrize("path", ["/health", "/health/live"])
+def test_health_needs_no_key(secured, path):
     with anonymous(secured) as client:
         resp = client.get(path)
 
@@ -200,6 +206,29 @@ def test_serve_no_auth_refuses_a_non_loopback_address(no_uvicorn, tmp_path, host
     assert result.exit_code == 2, result.output
     assert "loopback" in result.output
     assert no_uvicorn == []
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.5"])
+def test_the_no_auth_environment_variable_refuses_a_non_loopback_address_too(
+        no_uvicorn, monkeypatch, tmp_path, host):
+    """ORDERTOWER_NO_AUTH and --no-auth share one check: no key on a public address, ever."""
+    monkeypatch.setenv("ORDERTOWER_NO_AUTH", "1")
+    result = runner.invoke(app, ["serve", "--host", host, "--database", f"sqlite:///{tmp_path}/o.db"])
+
+    assert result.exit_code == 2, result.output
+    assert "loopback" in result.output
+    assert no_uvicorn == []
+
+
+def test_the_no_auth_environment_variable_on_loopback_serves_without_keys(no_uvicorn, monkeypatch,
+                                                                            tmp_path):
+    monkeypatch.setenv("ORDERTOWER_NO_AUTH", "true")
+    result = runner.invoke(app, ["serve", "--host", "127.0.0.1", "--workers", "0",
+                                 "--database", f"sqlite:///{tmp_path}/o.db"])
+
+    assert result.exit_code == 0, result.output
+    assert [c["host"] for c in no_uvicorn] == ["127.0.0.1"]
+    assert "admin API key" not in result.output  # no key minted: access control is off
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])

@@ -3,16 +3,7 @@ decomposed with, and loading a new catalog never changes an order already in fli
 
 from __future__ import annotations
 
-from ..support.catalogs import write_catalog
-
-
-def _next_version(docs):
-    docs["systems.yaml"]["version"] = "2026.12.0"
-    activation = next(s for s in docs["telecom.yaml"]["scenarios"]
-                      if (s["product"], s["action"]) == ("mobile-line", "add"))
-    activation["items"][0]["request"]["path"] = "/lines/activate-v2"
-    line = next(r for r in docs["telecom.yaml"]["rules"] if r["id"] == "plan-activates-line")
-    line["mappings"]["speed_profile"]["values"]["unlimited"] = "5g-500mbps"
+from ..support.catalogs import next_version, write_catalog
 
 
 def test_a_new_catalog_never_changes_an_order_in_flight(server_factory, tmp_path):
@@ -21,7 +12,7 @@ def test_a_new_catalog_never_changes_an_order_in_flight(server_factory, tmp_path
     old_version = before.container.catalog.version
     before.stop()
 
-    after = server_factory(catalog_path=str(write_catalog(tmp_path / "next", _next_version)))
+    after = server_factory(catalog_path=str(write_catalog(tmp_path / "next", next_version)))
     done = after.wait_for(in_flight["id"])
     fresh = after.wait_for(after.post_order().json()["id"])
 

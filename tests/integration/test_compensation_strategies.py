@@ -74,7 +74,8 @@ def test_manual_asks_a_person_to_undo_the_work_before_the_new_work_runs(make_wor
     devices = [r for r in world.simulator("warehouse")["requests"] if r["body"].get("kind") == "device"]
     assert len(devices) == 1  # the new shipment waits for the undoing
 
-    world.api("POST", f"/api/v1/tasks/{task['id']}/complete", json={"by": "rita", "output": {"returned": True}})
+    world.api("POST", f"/api/v1/tasks/{task['id']}/claim").raise_for_status()  # as the caller
+    world.api("POST", f"/api/v1/tasks/{task['id']}/complete", json={"output": {"returned": True}}).raise_for_status()
     world.api("PUT", "/api/v1/systems/network", json={"offline": False})
     world.settle()
 

@@ -302,8 +302,8 @@ def test_a_listener_that_is_down_keeps_its_backlog_is_marked_failing_and_catches
         listener.status = 200  # back up: everything arrives, in order
         listener.wait_for(lambda got: len(got) == 3)
         assert _received(listener, order_id) == _expected(server, [order_id])[order_id]
-        shown = wait_until(lambda: (lambda h: h if h["status"] == "active" else None)(
-            server.client.get(f"{HUB}/{hub['id']}").json()), 10, "the listener to be active again")
+        shown = wait_until(lambda: (lambda h: h if h["status"] == "active" and h["backlog"] == 0 else None)(
+            server.client.get(f"{HUB}/{hub['id']}").json()), 10, "the listener to be active and caught up")
         assert (shown["backlog"], shown["failures"], shown["delivered"]) == (0, 0, 3)
     finally:
         listener.stop()

@@ -8,8 +8,10 @@ import asyncio
 import copy
 
 import pytest
+from alembic import command
 
 from ordertower.adapters.catalog_files import REFERENCE_CATALOG
+from ordertower.adapters.store.migrate import alembic_config
 from ordertower.services.amend_order import AmendOrder, apply_revisions, queue_revision
 from ordertower.domain.orders import ItemInput
 
@@ -156,6 +158,104 @@ def test_cancel_compensates_completed_callouts_in_reverse_order(world):
     assert changes[-3:] == [("inProgress", "assessingCancellation"),
                             ("assessingCancellation", "pendingCancellation"),
                             ("pendingCancellation", "cancelled")]
+
+
+def _device_shipments(world, order_id):
+    """What the warehouse was asked to ship and to take back for the phone (line 1)."""
+    shipped = [r for r in _requests(world, "warehouse", "/shipments") if r["body"]["kind"] == "device"]
+    undone = [r for r in _requests(world, "warehouse", "/shipments/cancel")
+              if r["body"]["line"] == "1/device-shipment"]
+    return shipped, undone
+
+
+@pytest.mark.parametrize("colours", [["red"], ["red", "white"]], ids=["one-amendment", "two-amendments"])
+def test_cancel_after_amendments_reshipped_the_phone_undoes_each_shipment_once(world, colours):
+    """Each accepted recolouring undoes the phone shipped before and ships it again; the
+    cancellation then undoes the shipment in effect, not again one an amendment undid."""
+    world.api("PUT", "/api/v1/systems/network", json={"offline": True})  # before the PONR
+    order_id = world.place(SEED_ORDER)
+    world.settle()
+    for colour in colours:
+        assert _patch(world, order_id, _items(color=colour)).status_code == 200
+        world.settle()
+    shipped, undone = _device_shipments(world, order_id)
+    assert [s["body"]["color"] for s in shipped] == ["blue", *colours] and len(undone) == len(colours)
+
+    resp = world.api("POST", CANCEL, json={"productOrder": {"id": order_id}})
+
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["state"] != "terminatedWithError"
+    world.api("PUT", "/api/v1/systems/network", json={"offline": False})
+    world.settle()
+    assert world.order(order_id)["state"] == "cancelled"
+    shipped, undone = _device_shipments(world, order_id)
+    assert len(shipped) == len(undone) == len(colours) + 1  # every shipment undone, once
+    assert len({u["idempotency_key"] for u in undone}) == len(undone)  # no undo sent twice
+    # the last revision shows its shipment undone by the cancellation, beside the undoing of
+    # the shipment before it by the amendment that made the revision: each named for its work
+    last = len(colours) + 1
+    plan = {i["key"]: i["state"] for i in world.api("GET", f"/api/v1/orders/{order_id}/plan").json()["items"]
+            if i["key"].startswith("1/device-shipment#ship")}
+    assert plan == {"1/device-shipment#ship": "compensated",
+                    f"1/device-shipment#ship~undo@{last - 1}": "completed",
+                    f"1/device-shipment#ship~undo@{last}": "completed"}
+    assert _asset_attrs(world, order_id) == {}  # the installed base is as before the order
+
+
+def _to_revision(world, target: str, *, down: bool) -> None:
+    engine = world.container.store.engine
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, target)
+
+
+def _shipment_undo_keys(world, order_id) -> list[str]:
+    return sorted(i["key"] for i in world.api("GET", f"/api/v1/orders/{order_id}/plan").json()["items"]
+                  if i["key"].startswith("1/device-shipment#ship~undo@"))
+
+
+def test_an_order_amended_before_the_undo_keys_changed_is_cancelled_after_the_upgrade(world):
+    """Migration 0017: an undo an amendment planned under the old rule (keyed by the revision
+    that planned it) is renamed after the work it undoes, so the cancellation planned after
+    the upgrade, in the same revision, gets a key of its own."""
+    world.api("PUT", "/api/v1/systems/network", json={"offline": True})
+    order_id = world.place(SEED_ORDER)
+    world.settle()
+    assert _patch(world, order_id, _items(color="red")).status_code == 200
+    world.settle()
+    _to_revision(world, "0016", down=True)  # the data as the version before left it
+    assert _shipment_undo_keys(world, order_id) == ["1/device-shipment#ship~undo@2"]
+
+    _to_revision(world, "head", down=False)
+
+    assert _shipment_undo_keys(world, order_id) == ["1/device-shipment#ship~undo@1"]
+    resp = world.api("POST", CANCEL, json={"productOrder": {"id": order_id}})
+    assert resp.status_code == 201 and resp.json()["state"] != "terminatedWithError", resp.text
+    world.api("PUT", "/api/v1/systems/network", json={"offline": False})
+    world.settle()
+    assert world.order(order_id)["state"] == "cancelled"
+    assert _shipment_undo_keys(world, order_id) == ["1/device-shipment#ship~undo@1",
+                                                    "1/device-shipment#ship~undo@2"]
+    shipped, undone = _device_shipments(world, order_id)
+    assert len(shipped) == len(undone) == 2
+
+
+def test_cancel_before_the_amended_shipment_ran_undoes_only_the_first_shipment(world):
+    world.api("PUT", "/api/v1/systems/network", json={"offline": True})
+    order_id = world.place(SEED_ORDER)
+    world.settle()
+    assert _patch(world, order_id, _items(color="red")).status_code == 200  # nothing stepped
+
+    resp = world.api("POST", CANCEL, json={"productOrder": {"id": order_id}})
+
+    assert resp.status_code == 201 and resp.json()["state"] != "terminatedWithError", resp.text
+    world.api("PUT", "/api/v1/systems/network", json={"offline": False})
+    world.settle()
+    assert world.order(order_id)["state"] == "cancelled"
+    shipped, undone = _device_shipments(world, order_id)
+    assert [s["body"]["color"] for s in shipped] == ["blue"] and len(undone) == 1
+    assert _asset_attrs(world, order_id) == {}
 
 
 def test_cancel_discards_an_item_in_fallout(database_url, tmp_path):

@@ -29,7 +29,8 @@ def test_an_item_turns_yellow_then_red_then_green_when_done(engine):
     assert engine.order(order_id)["jeopardy"] == "RED"
 
     task = engine.api("GET", "/api/v1/tasks").json()[0]
-    engine.api("POST", f"/api/v1/tasks/{task['id']}/complete", json={"by": "ann"})
+    engine.api("POST", f"/api/v1/tasks/{task['id']}/claim").raise_for_status()  # as the caller
+    engine.api("POST", f"/api/v1/tasks/{task['id']}/complete", json={}).raise_for_status()
     engine.step()
     assert engine.item(order_id, "install")["jeopardy"] == "GREEN"
     changes = [(e["from"], e["to"]) for e in engine.history(order_id)
@@ -54,7 +55,7 @@ def test_an_order_is_judged_by_its_projected_completion_against_its_requested_da
     assert engine.order(tight)["jeopardy"] == "YELLOW"  # 10m of slack on a 90m path
     assert engine.order(late)["jeopardy"] == "RED"  # projected 10m past the date
     assert {i["jeopardy"] for i in engine.items(late).values()} == {"GREEN"}  # no item is late yet
-    assert engine.order(late)["expectedCompletionDate"].startswith(
+    assert engine.order(late)["projectedCompletionDate"].startswith(
         (now + timedelta(minutes=90)).isoformat()[:16])
 
     engine.advance(minutes=75)  # the install overran; what is left moves with the clock

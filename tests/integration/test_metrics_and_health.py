@@ -3,6 +3,9 @@ endpoints a load balancer and an orchestrator probe."""
 
 from __future__ import annotations
 
+import threading
+
+import httpx
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -113,3 +116,32 @@ def test_live_answers_without_the_database_and_ready_checks_database_schema_and_
     assert not_ready.status_code == 503
     assert "schema at 0004" in not_ready.json()["schema"]
     assert live.status_code == 200
+
+
+def test_health_answers_while_the_apis_database_pool_is_slow_to_say_the_newest_catalog(
+        server_factory, monkeypatch):
+    # the API's own pool stuck (every connection busy, a lock queue on SQLite): the catalog
+    # version /health shows is the one this process runs, not one read from the database on
+    # the event loop, which stalled /health (and every request) for as long as the pool did
+    from ordertower.adapters import catalog_registry
+
+    released = threading.Event()
+
+    def newest_id_stuck(engine):
+        released.wait(30)
+        return None
+
+    server = server_factory(catalog_refresh_seconds=0.0)  # a refresh is due at every look
+    monkeypatch.setattr(catalog_registry.versions, "newest_id", newest_id_stuck)
+    placing = threading.Thread(target=server.post_order)  # its catalog look waits on the pool
+    placing.start()
+    try:
+        for path in ("/health", "/health/live", "/metrics"):
+            answer = httpx.get(f"{server.url}{path}", timeout=3)
+            assert answer.status_code == 200, path
+        assert httpx.get(f"{server.url}/health", timeout=3).json()["catalog_version"] == \
+            server.container.catalogs.in_use.version
+        assert placing.is_alive()  # still waiting: only the order placed waits, no one else
+    finally:
+        released.set()
+        placing.join(30)

@@ -204,7 +204,7 @@ def test_errors_are_one_clear_line_and_a_non_zero_exit(sqlite_world, tmp_path):
     no_system = cli(server, "systems", "offline", "teleport", columns=300)
 
     assert unknown.exit_code == 1 and "(404)" in unknown.output and "no-such-order" in unknown.output
-    [line] = [ln for ln in refused.output.splitlines() if "(422)" in ln]
+    [line] = [ln for ln in refused.output.splitlines() if "(400)" in ln]
     assert refused.exit_code == 1 and "productOrderItem[0].action:" in line
     assert unreachable.exit_code == 1
     assert f"Cannot reach ordertower at http://127.0.0.1:{port} (connection refused)" in unreachable.output

@@ -46,11 +46,12 @@ def test_orders_are_filtered_by_state(server):
     assert acknowledged == []
 
 
-def test_fields_select_attributes_and_keep_the_identity(server):
+def test_fields_select_attributes_and_keep_the_identity_and_what_tmf622_requires(server):
     order_id = server.post_order().json()["id"]
 
     listed = server.client.get(ORDERS, params={"fields": "state,externalId"}).json()
     one = server.client.get(f"{ORDERS}/{order_id}", params={"fields": "orderDate"}).json()
 
-    assert set(listed[0]) == {"id", "href", "state", "externalId"}
-    assert set(one) == {"id", "href", "orderDate"}
+    # productOrderItem is required of a ProductOrder by the official TMF622 v4 document
+    assert set(listed[0]) == {"id", "href", "state", "externalId", "productOrderItem"}
+    assert set(one) == {"id", "href", "orderDate", "productOrderItem"}

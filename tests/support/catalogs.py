@@ -31,3 +31,14 @@ def system(docs: dict[str, Any], system_id: str) -> dict[str, Any]:
 def fast_retries(docs: dict[str, Any], max_attempts: int = 4) -> None:
     for s in docs["systems.yaml"]["systems"]:
         s["retry"] = {"strategy": "fixed", "interval": "50ms", "max_attempts": max_attempts}
+
+
+def next_version(docs: dict[str, Any]) -> None:
+    """The reference catalog's next version: a new release, the line activation on a new
+    path, and the unlimited plan's speed profile mapped to 5g-500mbps."""
+    docs["systems.yaml"]["version"] = "2026.12.0"
+    activation = next(s for s in docs["telecom.yaml"]["scenarios"]
+                      if (s["product"], s["action"]) == ("mobile-line", "add"))
+    activation["items"][0]["request"]["path"] = "/lines/activate-v2"
+    line = next(r for r in docs["telecom.yaml"]["rules"] if r["id"] == "plan-activates-line")
+    line["mappings"]["speed_profile"]["values"]["unlimited"] = "5g-500mbps"

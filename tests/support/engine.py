@@ -34,7 +34,7 @@ def order_body(*items: tuple[str, str, dict[str, Any]], customer: str = "cust-1"
 
 
 class EngineHarness:
-    def __init__(self, database_url: str, catalog: str | Path = ORCHESTRATION_CATALOG):
+    def __init__(self, database_url: str, catalog: str | Path = ORCHESTRATION_CATALOG, **overrides: Any):
         self.loop = asyncio.new_event_loop()
         self.clock = ManualClock()
         api_transport: dict[str, Any] = {}
@@ -42,7 +42,7 @@ class EngineHarness:
             transport=api_transport["t"], base_url="http://ordertower"))
         settings = make_settings(database_url, 0, catalog_path=str(catalog),
                                  simulators_url="http://sim", public_url="http://ordertower",
-                                 jeopardy_seconds=0.0)
+                                 jeopardy_seconds=0.0, **overrides)
         self.container = bootstrap(settings, clock=self.clock,
                                    callouts=HttpCallouts(transport=httpx.ASGITransport(app=self.sims)))
         self.app = create_app(self.container, start_workers=False)
@@ -55,6 +55,16 @@ class EngineHarness:
     async def _make_worker(self):
         worker = self.container.make_worker(name="test-worker")
         worker.wakeup.bind()
+        # health probes run in tasks of their own (engine/breaker.py): counted, so that
+        # settle() knows a cycle sent none
+        self._probes_sent = 0
+        send_probe = worker.probes._probe
+
+        def counted_probe(*args: Any):
+            self._probes_sent += 1
+            return send_probe(*args)
+
+        worker.probes._probe = counted_probe
         return worker
 
     def run(self, coro):
@@ -71,20 +81,31 @@ class EngineHarness:
     # --- driving the engine ---------------------------------------------------------------
     def step(self) -> int:
         """One worker cycle (housekeeping, claim, run, record), then let simulator callbacks land."""
-        async def cycle() -> int:
-            n = await self.worker.run_once()
-            await self.worker.drain()
-            for _ in range(100 if self.await_callbacks else 0):
-                if not self.sims.state.callbacks.pending:
-                    break
-                await asyncio.sleep(0.005)
-            return n
-        return self.run(cycle())
+        return self.run(self._cycle())[0]
+
+    async def _cycle(self) -> tuple[int, bool]:
+        """A worker cycle: how many items it claimed, and whether it was quiet: nothing ran
+        (no claim, no breaker trial), no health probe was sent or in flight, no callback was
+        on its way. A cycle's housekeeping comes before its claim, so after a quiet cycle
+        with nothing claimed, another at the same time would find nothing either."""
+        callbacks, probes = self.sims.state.callbacks, self.worker.probes
+        quiet = not callbacks.pending and not probes._tasks
+        probes_sent = self._probes_sent
+        n = await self.worker.run_once()
+        quiet = quiet and not self.worker._running and self._probes_sent == probes_sent
+        await self.worker.drain()
+        for _ in range(100 if self.await_callbacks else 0):
+            if not callbacks.pending:
+                break
+            await asyncio.sleep(0.005)
+        return n, quiet and not callbacks.pending and not probes._tasks
 
     def settle(self, max_cycles: int = 50) -> None:
-        """Step until nothing more can run at the current time."""
+        """Step until nothing more can run at the current time: a quiet cycle that claimed
+        nothing, or two cycles in a row that claimed nothing."""
         for _ in range(max_cycles):
-            if self.step() == 0 and self.step() == 0:
+            n, quiet = self.run(self._cycle())
+            if n == 0 and (quiet or self.step() == 0):
                 return
         raise AssertionError("the engine did not settle")
 

@@ -130,6 +130,23 @@ class FakeOrchestration:
         self.tasks[task_id].update(values)
 
 
+class FakeFalloutWork:
+    """Fallout assignment rules (in order) and the assignments they make."""
+
+    def __init__(self) -> None:
+        self.rule_rows: list[dict[str, Any]] = []
+        self.assigned: dict[str, dict[str, Any]] = {}
+
+    def rules(self) -> list[dict[str, Any]]:
+        return list(self.rule_rows)
+
+    def assign(self, row: dict[str, Any]) -> None:
+        self.assigned[row["item_id"]] = dict(row)
+
+    def unassign(self, item_id: str) -> None:
+        self.assigned.pop(item_id, None)
+
+
 class FakeChanges:
     def __init__(self) -> None:
         self.cancel_requests: dict[str, dict[str, Any]] = {}
@@ -153,6 +170,7 @@ class FakeUnitOfWork:
         self.events = FakeEvents()
         self.orchestration = FakeOrchestration()
         self.changes = FakeChanges()
+        self.fallout_work = FakeFalloutWork()
         self.committed = 0
 
     def __enter__(self) -> "FakeUnitOfWork":

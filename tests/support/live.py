@@ -28,6 +28,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class PortTaken(RuntimeError):
+    """Another server bound the port between free_port() and this server's bind."""
+
+
 class LiveServer:
     def __init__(self, container: Container, port: int, start_workers: bool = True):
         self.container = container
@@ -37,16 +41,24 @@ class LiveServer:
         config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2,
                                 lifespan="on")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
         headers = {}
         if container.settings.bootstrap_key:
             headers["Authorization"] = f"Bearer {container.settings.bootstrap_key}"
         self.client = httpx.Client(base_url=self.url, timeout=30, headers=headers)
 
+    def _serve(self) -> None:
+        try:
+            self.server.run()
+        except SystemExit:  # uvicorn exits when it cannot bind: start() says why
+            pass
+
     def start(self) -> "LiveServer":
         self.thread.start()
         deadline = time.monotonic() + 20
         while not self.server.started:
+            if not self.thread.is_alive() and _taken(self.port):
+                raise PortTaken(self.port)
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("test server did not start")
             time.sleep(0.02)
@@ -110,10 +122,29 @@ def make_settings(database_url: str, port: int, **overrides: Any) -> Settings:
     return settings
 
 
+def _taken(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def start_server(database_url: str, *, start_workers: bool = True, **overrides: Any) -> LiveServer:
-    port = free_port()
-    container = bootstrap(make_settings(database_url, port, **overrides))
-    if container.settings.auth:
-        from ordertower.services.access import ensure_admin_key
-        ensure_admin_key(container.store, container.settings.bootstrap_key)
-    return LiveServer(container, port, start_workers=start_workers).start()
+    """A server on a free port. A free port is only free when asked for: when another test's
+    server bound it first, this one starts again on another (three tries)."""
+    for attempt in range(3):
+        port = free_port()
+        container = bootstrap(make_settings(database_url, port, **overrides))
+        if container.settings.auth:
+            from ordertower.services.access import ensure_admin_key
+            ensure_admin_key(container.store, container.settings.bootstrap_key)
+        server = LiveServer(container, port, start_workers=start_workers)
+        try:
+            return server.start()
+        except PortTaken:
+            server.stop()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

@@ -30,8 +30,12 @@ class Process:
 
     def __init__(self, args: list[str], log_path: Path, cwd: Path, env: dict[str, str] | None = None):
         self.log_path = log_path
-        self._log = open(log_path, "w+")
-        self.popen = subprocess.Popen([SCRIPT, *args], cwd=cwd, env=env or clean_env(),
+        self._cwd, self._env = cwd, env
+        self._start(args)
+
+    def _start(self, args: list[str]) -> None:
+        self._log = open(self.log_path, "w+")
+        self.popen = subprocess.Popen([SCRIPT, *args], cwd=self._cwd, env=self._env or clean_env(),
                                       stdout=self._log, stderr=subprocess.STDOUT)
 
     def lines(self) -> list[str]:
@@ -66,17 +70,47 @@ class Process:
 
 
 class ServeProcess(Process):
+    """`ordertower serve` on a free port. A free port is only free when it is asked for: another
+    test's server may take it before this one binds it. Ready means this process logged that
+    it listens on its port (never another server's answer on that port), and a serve that
+    lost its port to another is started again on a new one."""
+
     def __init__(self, tmp_path: Path, database_url: str, *extra: str, name: str = "serve",
                  env: dict[str, str] | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        super().__init__(["serve", "--no-auth", "--port", str(self.port), "--database", database_url,
-                          "--log-format", "json", *extra], tmp_path / f"{name}.log", tmp_path, env)
+        self._serve_args = ["--no-auth", "--database", database_url, "--log-format", "json", *extra]
+        self._listen(free_port())
+        super().__init__(self._args(), tmp_path / f"{name}.log", tmp_path, env)
+
+    def _listen(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
         self.client = httpx.Client(base_url=self.url, timeout=30)
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def _args(self) -> list[str]:
+        return ["serve", "--port", str(self.port), *self._serve_args]
+
+    def _listening(self) -> bool:
+        return any(line.get("event", "").startswith(f"Uvicorn running on http://127.0.0.1:{self.port} ")
+                   for line in self.json_lines())
+
+    def _lost_its_port(self) -> bool:
+        return self.popen.poll() is not None and any(
+            "address already in use" in line for line in self.lines())
+
+    def _start_again_elsewhere(self) -> None:
+        self._log.close()
+        self.client.close()
+        self._listen(free_port())
+        self._start(self._args())
+
+    def wait_ready(self, timeout: float = 180) -> None:  # start-up is slow on a busy machine
         def ready() -> bool:
+            if self._lost_its_port():
+                self._start_again_elsewhere()
+                return False
             assert self.popen.poll() is None, "serve exited:\n" + "\n".join(self.lines())
+            if not self._listening():
+                return False
             try:
                 return self.client.get("/health/ready", timeout=2).status_code == 200
             except httpx.HTTPError:

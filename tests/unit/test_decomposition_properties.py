@@ -123,3 +123,27 @@ def test_asking_again_for_what_was_added_never_yields_a_change(items):
 
     assert {ln.action for ln in placed.lines} <= {"noChange"}
     assert placed.plan.items == []
+
+
+@SETTINGS
+@given(add_orders(), st.data())
+def test_an_item_of_quantity_n_is_n_times_what_one_makes_and_n_assets(items, data):
+    """Any valid order, some of its childless items asked for 1 to 3 times: each instance
+    makes exactly the item-scope lines the item makes alone, and completes as its own asset."""
+    parents = {i.parent_id for i in items}
+    quantities = {i.id: data.draw(st.integers(1, 3)) if i.id not in parents else 1 for i in items}
+    many = [ItemInput(i.id, i.action, i.offering_id, i.characteristics, parent_id=i.parent_id,
+                      quantity=quantities[i.id]) for i in items]
+    base = InstalledBase.empty("c")
+    once, placed = place(CATALOG, base, *items), place(CATALOG, base, *many)
+
+    def own_lines(lines, item_id):
+        return sorted(ln.id.split("/", 1)[1] for ln in lines if ln.scope == "item" and ln.lineage == [item_id])
+
+    for item in items:
+        made = [i.id for i in placed.items if (i.item_of or i.id) == item.id]
+        assert len(made) == quantities[item.id]
+        for instance in made:
+            assert own_lines(placed.lines, instance) == own_lines(once.lines, item.id)
+    owned = complete(base, placed, CATALOG)
+    assert len(owned.assets) == sum(quantities.values())

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from ordertower.domain.catalog import Request
 from ordertower.domain.item_spec import ItemSpec
 from ordertower.domain.lifecycle import ItemState, OrderState
 from ordertower.domain.order_progress import settle
 from ordertower.domain.planning import PlannedItem
-from ordertower.domain.revisions import kept_work
+from ordertower.domain.revisions import kept_work, undo_of
 from ordertower.domain.stored_plan import NewPlanItem, initial_state
 
 
@@ -164,3 +165,39 @@ def test_items_without_a_line_follow_their_bundle():
     kept = kept_work([assetize], {"assetize/1": planned("assetize/1", system=None)},
                      affected_lines=set(), touched_roots={"1"})
     assert [r["key"] for r in kept.stopping] == ["assetize/1"]
+
+
+# --- how withdrawn work is undone --------------------------------------------------------------
+
+CANCEL_SHIPMENT = Request(method="POST", path="/shipments/cancel")
+
+
+def shipped(revision: int, *, id: str, spec: ItemSpec | None = None) -> dict:
+    """The phone's shipment as done in ``revision`` (a stored plan item)."""
+    return row("1/device-shipment#ship", "completed", id=id,
+               spec=spec or ItemSpec(compensation=CANCEL_SHIPMENT)) | {
+        "revision": revision, "step_id": "ship", "name": "Ship the device", "system": "warehouse"}
+
+
+def test_each_shipment_is_undone_by_an_item_named_after_the_revision_of_its_work():
+    # revision 2 (an amendment) undid the shipment of revision 1 and shipped again; the
+    # cancellation, planned in revision 2 too, undoes that second shipment: two undoings
+    first, second = shipped(1, id="ship-r1"), shipped(2, id="ship-r2")
+
+    by_amendment, by_cancellation = undo_of(first, []), undo_of(second, [])
+
+    assert by_amendment.key == "1/device-shipment#ship~undo@1"
+    assert by_cancellation.key == "1/device-shipment#ship~undo@2"
+    assert (by_amendment.spec.compensates, by_cancellation.spec.compensates) == ("ship-r1", "ship-r2")
+    assert (by_amendment.spec.line_revision, by_cancellation.spec.line_revision) == (1, 2)
+    assert by_cancellation.type == "callout" and by_cancellation.system == "warehouse"
+    assert by_cancellation.spec.request == CANCEL_SHIPMENT and by_cancellation.spec.compensate == "ignore"
+
+
+def test_work_undone_by_hand_is_a_task_in_its_compensation_queue():
+    work = shipped(1, id="ship-r1", spec=ItemSpec(compensate="manual", compensation_queue="returns"))
+
+    undo = undo_of(work, depends_on=["1/sim-card#ship~undo@1"])
+
+    assert undo.type == "manual" and undo.system is None and undo.spec.queue == "returns"
+    assert undo.depends_on == ["1/sim-card#ship~undo@1"] and undo.name == "Undo: Ship the device"

@@ -156,3 +156,28 @@ def test_a_revision_cancels_unstarted_work_and_undoes_done_work_in_reverse_order
     assert uow.state_of("ship-device") == "compensating" and uow.state_of("activate") == "running"
     assert uow.plan.rows["activate"]["spec"].compensated_by == undo[0]["id"]
     assert first["id"] != second["id"]
+
+
+def test_an_item_falling_out_is_assigned_by_the_first_fallout_rule_that_matches_it():
+    uow = FakeUnitOfWork()
+    order = uow.order()
+    uow.fallout_work.rule_rows = [
+        {"id": "r-billing", "system": "billing", "error": None, "product": None, "user_name": "bea", "queue": None},
+        {"id": "r-timeouts", "system": None, "error": "time(d)? ?out", "product": None, "user_name": None,
+         "queue": "network-desk"},
+        {"id": "r-network", "system": "network", "error": None, "product": None, "user_name": "nils", "queue": None}]
+    timed_out = uow.item("activate", spec=RETRY_TWICE, attempts=2)
+    refused = uow.item("port", spec=RETRY_TWICE, attempts=2)
+    shipped = uow.item("ship", system="warehouse", spec=RETRY_TWICE, attempts=2)
+
+    items.fail(uow, timed_out, order, "network timed out after 5s", retryable=True)
+    items.fail(uow, uow.plan.get("port"), uow.orders.get("o1"), "409 port taken", retryable=False)
+    items.fail(uow, shipped, uow.orders.get("o1"), "warehouse answered 500", retryable=True)
+
+    assigned = uow.fallout_work.assigned
+    assert (assigned["activate"]["queue"], assigned["activate"]["rule_id"]) == ("network-desk", "r-timeouts")
+    assert (assigned["port"]["user_name"], assigned["port"]["rule_id"]) == ("nils", "r-network")
+    assert "ship" not in assigned  # no rule matches: left for whoever takes it
+    assert [e["rule"] for e in uow.events.added if e["type"] == "FalloutAssignEvent"] == ["r-timeouts", "r-network"]
+    assert refused["state"] == "running"  # the row as read; the store has it in fallout
+    assert uow.state_of("port") == "fallout"

@@ -13,7 +13,7 @@ from ordertower.domain.lifecycle import (ITEM_TRANSITIONS, ORDER_TRANSITIONS, It
                                          check_item_transition, check_order_transition)
 from ordertower.domain.retry import attempts_left, next_delay
 
-LEGAL_ITEM = [(a, b) for a, nxt in ITEM_TRANSITIONS.items() for b in nxt]
+LEGAL_ITEM = [(a, b) for a, nxt in ITEM_TRANSITIONS.items() for b in sorted(nxt)]
 ILLEGAL_ITEM = [(a, b) for a in ItemState for b in ItemState if b not in ITEM_TRANSITIONS[a]]
 
 

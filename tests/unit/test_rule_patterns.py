@@ -38,7 +38,7 @@ CATALOG = Catalog.model_validate({
         {"id": "tv-box", "source": "tv", "target": "box",
          "mappings": {"model": {"constant": "stb-4k"}, "hd": {"copy": "hd"}, "tier": {"copy": "bundle.tier"}}},
         {"id": "one-delivery", "source": ["tv", "line"], "target": "delivery", "scope": "order",
-         "mappings": {"region": {"copy": "bundle.region"}}},
+         "mappings": {"region": {"copy": "bundle.region", "merge": "first"}}},
         {"id": "one-account", "source": ["tv", "line"], "target": "account", "scope": "account"},
         {"id": "router-per-bundle", "source": "line", "target": "router", "scope": "root",
          "mappings": {"region": {"copy": "bundle.region"}}},
@@ -114,7 +114,7 @@ def test_bundle_children_decompose_in_their_bundles_context(lines):
     assert "L3/visit" not in lines
     assert lines["B/router"].attributes == {"region": "north"}
     assert lines["B2/router"].attributes == {"region": "south"}
-    assert lines["order/delivery"].attributes == {"region": "north"}  # mapped by the first source
+    assert lines["order/delivery"].attributes == {"region": "north"}  # merge: first
 
 
 # --- mappings -------------------------------------------------------------------------------------

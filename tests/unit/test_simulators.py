@@ -407,3 +407,26 @@ def test_mounted_at_simulators_the_recorded_path_is_relative_to_the_system() -> 
 
     assert response.status_code == 201
     assert [r["path"] for r in requests] == ["/shipments"]
+
+
+def test_with_a_callback_prefix_a_reply_to_any_other_url_is_refused_and_nothing_is_posted() -> None:
+    # serve's simulators post only to serve's callback route: no client can make them post
+    # to another address (SSRF through an asynchronous reply)
+    receiver = CallbackRecorder()
+    app = create_simulators_app(callback_client_factory=receiver.factory,
+                                callback_prefix="http://ordertower/api/v1/callbacks/")
+    with TestClient(app) as c:
+        c.put("/network", json={"async_reply": True, "async_delay_ms": 0})
+        elsewhere = c.post("/network/lines/activate",
+                           json={"callback_url": "http://169.254.169.254/latest/meta-data"})
+        by_header = c.post("/network/lines/activate", json={},
+                           headers={"X-Callback-URL": "http://10.0.0.1/admin"})
+        ours = c.post("/network/lines/activate",
+                      json={"callback_url": "http://ordertower/api/v1/callbacks/t1"})
+
+        assert elsewhere.status_code == by_header.status_code == 400
+        assert elsewhere.json()["errors"][0]["field"] == "callback_url"
+        assert ours.status_code == 202
+        wait_until(lambda: len(receiver.calls) == 1)
+        assert [str(call.url) for call in receiver.calls] == ["http://ordertower/api/v1/callbacks/t1"]
+        assert len(recorded(c, "network")) == 1  # the refused requests changed nothing

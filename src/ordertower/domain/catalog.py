@@ -176,12 +176,24 @@ class _Attributed(Strict):
         return by_name
 
 
+QuantityMode = Literal["instances", "attribute"]
+
+
 class CommercialProduct(_Attributed):
     id: str = Field(pattern=ID_PATTERN)
     name: str | None = None
     world: str | None = None
     billable: bool = False
     description: str | None = None
+    # How an order item's TMF622 ``quantity`` is fulfilled: ``instances`` (N numbered
+    # instances, each its own lines, plan items and asset) or ``attribute`` (one item whose
+    # integer attribute ``quantity`` carries N, e.g. seats of one licence).
+    quantity: QuantityMode = "instances"
+    # the service level: an order item of this product is expected done this long after
+    # the order is placed (its expectedCompletionDate, when the customer asked for none)
+    lead_time: timedelta | None = None
+
+    _d = field_validator("lead_time", mode="before")(lambda cls, v: _duration(v))
 
 
 class TechnicalProduct(_Attributed):
@@ -191,14 +203,26 @@ class TechnicalProduct(_Attributed):
     # Lines of this product are billing accounts; this attribute holds the account's id
     # (e.g. returned by the billing system). Assets they serve show it as billingAccount.
     billing_account_id: str | None = None
+    # the service level: a line of this product is expected done this long after placement
+    lead_time: timedelta | None = None
+
+    _d = field_validator("lead_time", mode="before")(lambda cls, v: _duration(v))
 
 
 # --- decomposition rules ------------------------------------------------------------------
 
+MergePolicy = Literal["error", "first", "last", "max", "min", "list"]
+MERGE_POLICIES: tuple[str, ...] = ("error", "first", "last", "max", "min", "list")
+
+
 class Mapping(Strict):
     """How one target attribute gets its value: exactly one of copy, constant, from + values
     (a value list) or expression. ``copy`` and ``from`` read an attribute of the source, or of
-    a related item of the bundle when written ``product.attribute``."""
+    a related item of the bundle when written ``product.attribute``.
+
+    ``merge`` says what a line shared by several sources (root, order or account scope)
+    takes when they map different values: ``error`` (the default: the order is refused),
+    ``first``, ``last``, ``max``, ``min`` or ``list`` (every distinct value, in order)."""
 
     copy_: str | None = Field(default=None, alias="copy")
     constant: Any = None
@@ -206,6 +230,7 @@ class Mapping(Strict):
     values: dict[str, Any] | None = None
     default: Any = None
     expression: str | None = None
+    merge: MergePolicy = "error"
 
     _e = field_validator("expression")(lambda cls, v: _parsed(v, parse_expression, "expression"))
 
@@ -233,6 +258,11 @@ class Mapping(Strict):
         if self.expression is not None:
             return "expression"
         return "value_list"
+
+    @property
+    def merge_declared(self) -> bool:
+        """Whether the catalog says how to merge (``merge`` written, even as ``error``)."""
+        return "merge" in self.model_fields_set
 
     @property
     def source_attribute(self) -> str | None:
@@ -305,6 +335,25 @@ class RetryPolicy(Strict):
         return self
 
 
+class BreakerPolicy(Strict):
+    """A system's circuit breaker (domain/breaker.py): after ``failures`` consecutive transport
+    failures the system opens (its items are held); after ``probe_after`` a probe may close it."""
+    enabled: bool = True
+    failures: int = Field(default=5, ge=1, le=1000,
+                          description="consecutive transport failures that open the breaker")
+    probe_after: timedelta = Field(default=timedelta(seconds=10),
+                                   description="how long the breaker stays open before a probe")
+
+    _d = field_validator("probe_after", mode="before")(lambda cls, v: _duration(v))
+
+    @field_validator("probe_after")
+    @classmethod
+    def _positive(cls, v: timedelta) -> timedelta:
+        if v <= timedelta(0):
+            raise ValueError("probe_after must be longer than zero")
+        return v
+
+
 class System(Strict):
     id: str = Field(pattern=ID_PATTERN)
     name: str | None = None
@@ -313,6 +362,11 @@ class System(Strict):
     concurrency: int = Field(default=20, ge=1, le=10_000)
     retry: RetryPolicy = RetryPolicy()
     rate_limit: float | None = Field(default=None, gt=0, description="requests per second")
+    breaker: BreakerPolicy = BreakerPolicy()
+    # GET base_url + health_path is the breaker's probe (a 2xx closes it); without one, the
+    # next held item is sent as the trial
+    health_path: str | None = Field(default=None, pattern=r"^/",
+                                    description="the breaker's probe: GET base_url + this path")
 
     _d = field_validator("timeout", mode="before")(lambda cls, v: _duration(v))
 
@@ -336,7 +390,11 @@ class ScenarioItem(Strict):
     request: Request | None = None
     step: str | None = None  # auto: the registered step's name
     queue: str | None = None  # manual: the work queue
+    # manual: what the person completing the task fills in (typed, some required)
+    fields: tuple[Attribute, ...] = ()
     ponr: bool = False
+    # a soft point of no return: once started, an amendment is accepted with a warning
+    soft_ponr: bool = False
     after: tuple[str, ...] = ()
     compensation: Request | None = None
     # what an amendment or cancellation does with this item once it is done:
@@ -397,6 +455,11 @@ class ScenarioItem(Strict):
             raise ValueError("an auto item needs 'step' (the registered step's name)")
         if self.type == "manual" and not self.queue:
             raise ValueError("a manual item needs 'queue'")
+        if self.type != "manual" and self.fields:
+            raise ValueError("'fields' are for manual items")
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names):
+            raise ValueError("a task field is declared twice")
         return self
 
 

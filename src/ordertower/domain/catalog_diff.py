@@ -10,9 +10,11 @@ they need); the diff says what new orders will get.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from .catalog import Catalog
+from .durations import format_duration
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("systems", "system"), ("products", "product"), ("technical_products", "technical product"),
@@ -49,6 +51,10 @@ class CatalogDiff:
     new_version: str
     changes: list[Change] = field(default_factory=list)
 
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
     def lines(self) -> list[str]:
         out = [f"catalog {self.old_version} -> {self.new_version}"]
         if not self.changes:
@@ -71,8 +77,26 @@ def _key(section: str, element: dict[str, Any]) -> str:
     return str(element["id"])
 
 
+class Duration(str):
+    """A duration as catalog files write it ('5s', '2d'), printed bare in the diff."""
+
+
+def _as_written(value: Any) -> Any:
+    """A dumped element with its durations as catalog files write them ('5s', not 'PT5S')
+    and its tuples as lists."""
+    if isinstance(value, timedelta):
+        return Duration(format_duration(value))
+    if isinstance(value, (date, datetime)):  # YAML reads dates in bodies and defaults
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _as_written(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_written(v) for v in value]
+    return value
+
+
 def _elements(catalog: Catalog, section: str) -> dict[str, dict[str, Any]]:
-    dumped = [e.model_dump(mode="json", by_alias=True, exclude_none=True)
+    dumped = [_as_written(e.model_dump(mode="python", by_alias=True, exclude_none=True))
               for e in getattr(catalog, section, ())]
     return {_key(section, e): e for e in dumped}
 
@@ -119,4 +143,6 @@ def _field_changes(old: Any, new: Any, path: str) -> list[FieldChange]:
 def _show(value: Any) -> str:
     if value is None:
         return "(none)"
+    if isinstance(value, Duration):
+        return str(value)
     return repr(value) if isinstance(value, str) else str(value)

@@ -12,7 +12,9 @@ it produces:
 - ``account``: one line per customer account (e.g. one ``billing-account`` for many lines).
 
 Lines produced twice under a shared scope are merged (M:1): their lineage is the union of
-the order items they came from. Conditions and mappings read the source's attributes, the
+the order items they came from, and when the sources map different values to one attribute,
+that mapping's ``merge`` policy decides: ``error`` (the default) refuses the order naming
+both items and both values; ``first``, ``last``, ``max``, ``min`` or ``list`` choose. Conditions and mappings read the source's attributes, the
 intent (``action``) and, written ``product.attribute``, the attributes of a related item:
 an ancestor of the source, or an order item of the same bundle.
 
@@ -30,8 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import Catalog, Mapping, Rule, coerce_value, typed_value
+from .catalog import Attribute, Catalog, Mapping, Rule, coerce_value, typed_value
 from .conditions import MISSING
+from .errors import InvalidOrder, Issue
 from .expressions import plain
 from .inventory import (InstalledBase, account_anchor, derive_line_action, inventory_key,
                         new_asset_anchor, order_anchor)
@@ -118,6 +121,11 @@ class _Building:
     mapped_names: set[str] = field(default_factory=set)
     first_intent: str | None = None
     mapped_by: dict[str, dict[str, Any]] = field(default_factory=dict)  # shared: per order item
+    # M:1: per attribute, what each source mapped (source label, value), and the merge
+    # policy that decides (the first rule mapping it says)
+    offered: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)  # (trace only)
+    chosen_by: dict[str, tuple[str, ...]] = field(default_factory=dict)  # whose value it holds
+    policies: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (policy, rule)
 
 
 class _Decomposer:
@@ -140,6 +148,11 @@ class _Decomposer:
         self.shared: dict[str, str] = {}  # inventory key -> line id, for shared scopes
         self.evaluations: list[RuleEvaluation] = []
         self.notes: dict[str, dict[str, str]] = {}
+        self.conflicts: dict[tuple[str, str], Issue] = {}  # (line, attribute) -> the refusal
+        sent: dict[str, int] = {}
+        for i in items:
+            sent.setdefault(i.item_of or i.id, len(sent))
+        self.position = {i.id: sent[i.item_of or i.id] for i in items}  # productOrderItem[n]
 
     # --- the installed base as the order sees it ------------------------------------
 
@@ -177,6 +190,9 @@ class _Decomposer:
                 attributes=self.attributes[item.id], lineage=(item.id,), roots=(self.root[item.id],),
                 ancestors=tuple(ancestors), anchor=self.asset_of(item.id), path=(),
                 leaving=item.action == "delete"))
+        if self.conflicts:
+            raise InvalidOrder(list(self.conflicts.values()),
+                               "Order items feed one shared line with different values.")
         lines = [self.finish(b) for b in self.building.values()]
         return Decomposition(lines, self.evaluations, self.notes)
 
@@ -255,12 +271,14 @@ class _Decomposer:
         for root in src.roots:
             b.roots.setdefault(root)
         if not leaving:
-            if b.first_intent is None:  # the first source that wants the line maps it
-                b.first_intent, b.mapped = src.intent, self.map(rule, src, lookup, key)
+            first = b.first_intent is None
+            values = self.map(rule, src, lookup, key)
+            if first:  # the first source that wants the line maps it
+                b.first_intent, b.mapped = src.intent, dict(values)
+            self.merge(b, rule, values, src.lineage, first)
             if rule.scope != "item" and self.installed is not None:
-                mapped = b.mapped if not b.mapped_by else self.map(rule, src, lookup, key)
                 for item_id in src.lineage:
-                    b.mapped_by.setdefault(item_id, mapped)
+                    b.mapped_by.setdefault(item_id, values)
             b.mapped_names.update(rule.mappings)
         first_time = len(b.lineage) == len(new_items)
         if (first_time or new_items) and self.catalog.rules_by_source.get(rule.target):
@@ -321,6 +339,64 @@ class _Decomposer:
             self.notes[line_id] = notes
         return out
 
+    # --- M:1: several sources, one line ---------------------------------------------------
+
+    def merge(self, b: _Building, rule: Rule, values: dict[str, Any], lineage: tuple[str, ...],
+              first: bool) -> None:
+        """Fold what one more source maps into a shared line, attribute by attribute, by
+        each mapping's merge policy (incremental: the cost does not grow with the sources)."""
+        for name, mapping in rule.mappings.items():
+            policy, rule_id = b.policies.setdefault(name, (mapping.merge, rule.id))
+            if name not in values:
+                continue
+            value = values[name]
+            if self.trace:
+                b.offered.setdefault(name, []).append((_label(lineage), value))
+            if first or name not in b.mapped:
+                b.mapped[name] = [value] if policy == "list" else value
+                b.chosen_by[name] = lineage
+                continue
+            current = b.mapped[name]
+            if policy == "list":
+                if value not in current:
+                    current.append(value)
+                continue
+            if value == current or policy == "first":
+                continue
+            if policy == "last":
+                b.mapped[name] = value
+            elif policy in ("max", "min"):
+                attr = self.catalog.attribute_of(b.line.technical_product, name)
+                bigger = _order_key(attr, value) > _order_key(attr, current)
+                if bigger == (policy == "max"):
+                    b.mapped[name] = value
+            elif policy == "error" and (b.line.id, name) not in self.conflicts:
+                where = min((self.position.get(i, 0) for i in lineage), default=0)
+                self.conflicts[(b.line.id, name)] = Issue(
+                    f"productOrderItem[{where}]",
+                    f"{b.line.id}.{name}: {_label(b.chosen_by[name])} maps {current!r}, "
+                    f"{_label(lineage)} maps {value!r}; rule '{rule_id}' merges with 'error' "
+                    "(set merge: first, last, max, min or list)")
+
+    def merge_notes(self) -> None:
+        """For the explorer: how each merged attribute was chosen, and which source won."""
+        for b in self.building.values():
+            notes = self.notes.get(b.line.id)
+            if notes is None:
+                continue
+            for name, offered in b.offered.items():
+                if len({_label_of_value(v) for _, v in offered}) < 2 or name not in notes:
+                    continue
+                policy = b.policies[name][0]
+                chosen = b.mapped.get(name)
+                sources = ", ".join(f"{lbl} = {v!r}" for lbl, v in offered)
+                if policy == "list":
+                    won = "every value kept"
+                else:
+                    won = next((f"{lbl} won" for lbl, v in (offered if policy != "last" else
+                                                            reversed(offered)) if v == chosen), "")
+                notes[name] = f"{notes[name]}; merged ({policy}) from {sources}: {won}"
+
     # --- the line's own action ------------------------------------------------------------
 
     def finish(self, b: _Building) -> FulfillmentLine:
@@ -336,8 +412,14 @@ class _Decomposer:
         existing = self.installed.items.get(line.inventory_key or "")
         mapped = b.mapped
         if existing is not None and existing.assets and b.mapped_by:
-            mapped = self.shared_values(b, existing, leavers)
-        derived = derive_line_action(existing, mapped, b.mapped_names, keepers, leavers)
+            owner_here = any(self.asset_of(i) == existing.assets[0] for i in b.mapped_by)
+            if not (owner_here and len(b.mapped_by) > 1):  # else: merged by the policies
+                mapped = self.shared_values(b, existing, leavers)
+        # change detection compares only the technical product's declared attributes that
+        # the rules map (never the action: catalog validation refuses mapping it)
+        compared = {n for n in b.mapped_names
+                    if self.catalog.attribute_of(line.technical_product, n) is not None}
+        derived = derive_line_action(existing, mapped, compared, keepers, leavers)
         line.action, line.attributes = derived.action, derived.attributes
         line.previous, line.reason = derived.previous, derived.reason
         return line
@@ -353,6 +435,26 @@ class _Decomposer:
         if owner in leavers:
             return b.mapped
         return {name: existing.attributes[name] for name in b.mapped_names if name in existing.attributes}
+
+
+def _label(lineage: tuple[str, ...]) -> str:
+    if len(lineage) == 1:
+        return f"order item '{lineage[0]}'"
+    return "order items " + ", ".join(f"'{i}'" for i in lineage)
+
+
+def _label_of_value(value: Any) -> str:
+    return repr(value)
+
+
+def _order_key(attr: Attribute | None, value: Any) -> tuple:
+    """How ``max``/``min`` compare: an enum by the order of its values, numbers as numbers,
+    anything else (dates are ISO text) as text."""
+    if attr is not None and attr.type == "enum" and str(value) in (attr.values or ()):
+        return (0, (attr.values or ()).index(str(value)), "")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value))
 
 
 def _mapped_value(mapping: Mapping, lookup) -> tuple[Any, str]:
@@ -380,4 +482,8 @@ def decompose(items: list[OrderItem], catalog: Catalog, customer_id: str | None,
     """Order items -> fulfillment lines. With ``installed`` (the customer's installed base,
     possibly empty) each line's action is derived from it (MACD); ``order_id`` anchors
     order-scope lines; ``trace`` keeps how each attribute was mapped (the explorer)."""
-    return _Decomposer(items, catalog, customer_id, installed, order_id, trace).run()
+    decomposer = _Decomposer(items, catalog, customer_id, installed, order_id, trace)
+    result = decomposer.run()
+    if trace:
+        decomposer.merge_notes()
+    return result

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+UNIT_SECONDS = _UNIT_SECONDS
 
 
 def parse_duration(text: str | int | float) -> timedelta:

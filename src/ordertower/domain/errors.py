@@ -90,3 +90,21 @@ class TransactionConflict(ConcurrentChange):
         self.reason = reason
         self.detail = (f"The request kept colliding with concurrent changes to the same data "
                        f"({reason}); nothing was changed. Try again.")
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot serve now (connection lost or refused, shutting down or starting
+    up, read-only, disk full, locked too long), though it may shortly: nothing was changed,
+    and the same request can be made again later (503 with Retry-After; workers back off)."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"the database is unavailable: {reason}")
+        self.reason = reason
+
+
+class InvalidCatalog(DomainError):
+    """Catalog files that do not load: every problem, as ``catalog validate`` prints it."""
+
+    def __init__(self, problems: list[Issue]):
+        super().__init__(detail=f"The catalog is not valid: {len(problems)} problem(s).",
+                         issues=problems, title="Invalid catalog", kind="invalid-catalog")

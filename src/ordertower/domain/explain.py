@@ -11,9 +11,11 @@ first item that reaches it and referred to under the others.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from .catalog import Catalog
+from .durations import format_duration
 from .decomposition import Decomposition, RuleEvaluation, decompose
 from .errors import DomainError
 from .inventory import InstalledBase
@@ -63,9 +65,12 @@ def _root(item: OrderItem, items: list[OrderItem]) -> str:
 
 
 def _plan_item(p) -> dict[str, Any]:
+    expected = p.expected_duration_s
     return {"key": p.key, "name": p.name, "type": p.type, "system": p.system, "ponr": p.ponr,
             "line": p.line_id, "depends_on": list(p.depends_on),
-            "skipped": p.skip_reason}
+            "skipped": p.skip_reason,
+            # as catalog files write durations ('2d', '1h')
+            "expected_duration": format_duration(timedelta(seconds=expected)) if expected else None}
 
 
 class _Tree:
@@ -92,6 +97,7 @@ class _Tree:
 
     def item(self, item: OrderItem) -> dict[str, Any]:
         return {"item": item.id, "action": item.action, "offering": item.offering_id,
+                "instance": item.instance, "quantity": item.quantity,
                 "attributes": dict(item.attributes), "asset": item.product_id,
                 "rules": [self.rule(e) for e in self.tried.get(item.id, [])],
                 "children": [self.item(c) for c in self.children.get(item.id, [])]}

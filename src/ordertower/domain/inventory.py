@@ -41,13 +41,21 @@ class Asset:
     order_item_id: str | None = None
     lines: tuple[str, ...] = ()  # the fulfillment lines that realise it
     billing_account_id: str | None = None
+    instance: int | None = None  # its number among the instances of an item of quantity N
+    instance_of: str | None = None  # the group: the asset id of the group's first instance
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "offering_id": self.offering_id, "attributes": dict(self.attributes),
                 "status": self.status, "customer_id": self.customer_id,
                 "root_asset_id": self.root_asset_id, "order_id": self.order_id,
                 "order_item_id": self.order_item_id, "lines": list(self.lines),
-                "billing_account_id": self.billing_account_id}
+                "billing_account_id": self.billing_account_id, "instance": self.instance,
+                "instance_of": self.instance_of}
+
+    @property
+    def group(self) -> str:
+        """The instances it belongs with (itself alone when it was ordered once)."""
+        return self.instance_of or self.id
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,20 @@ class InstalledBase:
                 customer_id=base.customer_id, new_id=lambda: ""))  # item ids are not kept in memory
         return base
 
+    def before(self, records: Iterable[Mapping[str, Any]], *, order_id: str) -> "InstalledBase":
+        """The installed base without what an order recorded (``recorded_change`` records, in
+        the order written), in memory: what an amendment of that order is planned against."""
+        base = self
+        for record in reversed(list(records)):
+            entry = record.get("asset")
+            asset = None
+            if entry is not None:
+                asset = base.assets.get(entry["id"]) or _asset_of(entry["after"])
+            items = {e["key"]: base.items.get(e["key"]) or _item_of(e["after"])
+                     for e in record.get("items") or []}
+            base = base._with(restoring_changes(record, asset, items, order_id=order_id))
+        return base
+
     def _with(self, changes: "InstalledBaseChanges") -> "InstalledBase":
         assets, items = dict(self.assets), dict(self.items)
         if changes.asset is not None:
@@ -119,6 +141,14 @@ class InstalledBase:
             else:
                 items.pop(change.item.key, None)  # terminated: no longer in the active snapshot
         return InstalledBase(self.customer_id, assets, items)
+
+
+def _asset_of(row: Mapping[str, Any]) -> Asset:
+    return Asset(**(dict(row) | {"lines": tuple(row.get("lines") or ())}))
+
+
+def _item_of(row: Mapping[str, Any]) -> InventoryItem:
+    return InventoryItem(**(dict(row) | {"assets": tuple(row["assets"]), "lines": tuple(row.get("lines") or ())}))
 
 
 # --- inventory keys ----------------------------------------------------------------------
@@ -214,6 +244,14 @@ def asset_changes(root_item_id: str, order_items: list[dict[str, Any]], lines: l
             if item_id in wanted:
                 realizing[item_id].append(line)
     root_asset = _asset_id(by_id.get(root_item_id, {}))
+    # the instances of a new item of quantity N are grouped under its lowest instance's asset
+    # (an instance added to an installed group by a modify names its group already)
+    lowest: dict[str, dict[str, Any]] = {}
+    for i in order_items:
+        if i.get("instance") is not None and not i.get("instance_of") and i["action"] == "add":
+            first = lowest.get(i["item_of"])
+            if first is None or i["instance"] < first["instance"]:
+                lowest[i["item_of"]] = i
     out: list[dict[str, Any]] = []
     for oi in bundle:
         if oi["action"] == "noChange":
@@ -233,6 +271,9 @@ def asset_changes(root_item_id: str, order_items: list[dict[str, Any]], lines: l
                     "lines": [line["line_id"] for line in mine],
                     "billing_account_id": billing_account(mine),
                     "root_asset_id": root_asset if oi["id"] != root_item_id else None,
+                    "instance": oi.get("instance"),
+                    "instance_of": oi.get("instance_of") or (
+                        _asset_id(lowest[oi["item_of"]]) if oi.get("item_of") in lowest else None),
                     "inventory": uses})
     return out
 
@@ -370,19 +411,26 @@ def _asset_write(change: Mapping[str, Any], current: Asset | None, order_id: str
     billing = change.get("billing_account_id")
     if action == "add" and current is None:
         row = Asset(asset_id, change["offering_id"], attributes, ACTIVE, customer_id,
-                    change.get("root_asset_id"), order_id, item_id, tuple(change["lines"]), billing)
+                    change.get("root_asset_id"), order_id, item_id, tuple(change["lines"]), billing,
+                    change.get("instance"), change.get("instance_of"))
         return AssetInsert(row), [("ProductCreateEvent", {"product": asset_id,
                                                           "offering": change["offering_id"],
                                                           "order_item": item_id})]
     if current is None:
         return None, []
-    if action == "add" and current.order_id == order_id and current.attributes != attributes:
-        # the same order, amended after its bundle was recorded: the asset follows it
-        row = replace(current, attributes=attributes, lines=tuple(change["lines"]),
+    if action == "add" and current.order_id == order_id and (current.attributes != attributes
+                                                             or current.status != ACTIVE):
+        # the same order, amended after its bundle was recorded (and perhaps restored: see
+        # ``restoring_changes``): the asset follows it, active again
+        row = replace(current, attributes=attributes, lines=tuple(change["lines"]), status=ACTIVE,
                       billing_account_id=billing or current.billing_account_id)
         changed = sorted(k for k in set(attributes) | set(current.attributes)
                          if current.attributes.get(k) != attributes.get(k))
-        return AssetUpdate(row), [_attribute_change(asset_id, item_id, changed)]
+        events = [_attribute_change(asset_id, item_id, changed)] if changed else []
+        if current.status != ACTIVE:
+            events.append(("ProductStateChangeEvent", {"product": asset_id, "status": ACTIVE,
+                                                       "order_item": item_id}))
+        return AssetUpdate(row), events
     if action == "modify":
         row = replace(current, attributes=current.attributes | attributes,
                       billing_account_id=billing or current.billing_account_id)
@@ -425,3 +473,105 @@ def _left(row: InventoryItem | None, asset_id: str, line_action: str | None,
 
 def _traced(lines: tuple[dict[str, Any], ...], trace: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     return tuple(lines) if trace in lines else tuple(lines) + (trace,)
+
+
+# --- undoing what a bundle recorded ---------------------------------------------------------
+
+def recorded_change(asset: Asset | None, items: Mapping[str, InventoryItem],
+                    written: InstalledBaseChanges) -> dict[str, Any] | None:
+    """What one asset change wrote, before and after each row it touched (JSON-able): kept
+    with the ``assetize`` item so that ``restoring_changes`` can undo it. None if nothing."""
+    if written.asset is None and not written.items:
+        return None
+    out: dict[str, Any] = {"asset": None, "items": []}
+    if written.asset is not None:
+        after = written.asset.asset
+        out["asset"] = {"id": after.id, "before": None if asset is None else asset.as_dict(),
+                        "after": after.as_dict()}
+    firsts: dict[str, dict[str, Any]] = {}
+    for change in written.items:
+        row = change.item
+        if row.key not in firsts:
+            before = items.get(row.key)
+            firsts[row.key] = {"key": row.key, "before": None if before is None else before.as_dict()}
+        firsts[row.key]["after"] = row.as_dict()
+    out["items"] = list(firsts.values())
+    return out
+
+
+def restoring_changes(record: Mapping[str, Any], asset: Asset | None,
+                      items: Mapping[str, InventoryItem], *, order_id: str) -> InstalledBaseChanges:
+    """The rows that undo one ``recorded_change`` of order ``order_id`` (its bundle was
+    withdrawn: the order cancelled, or the item amended away or changed), given the rows as
+    they are now (``items`` by key, any status):
+
+    - an asset the order created is terminated; one it terminated is active again; each
+      attribute it changed takes its previous value again, unless something later changed it;
+    - an inventory item loses the users the order gave it and gets back those it took; one
+      the order created is terminated unless another asset uses it by now; one it
+      terminated (or re-activated) gets its previous status back; its attributes as above.
+
+    Idempotent: restoring what is already restored changes nothing."""
+    trace = {"order": order_id, "line": None, "action": "restored"}
+    asset_change: AssetChange | None = None
+    events: list[Event] = []
+    entry = record.get("asset")
+    if entry is not None and asset is not None:
+        before, after = entry["before"], entry["after"]
+        if before is None:
+            if asset.status != TERMINATED:
+                asset_change = AssetTerminate(replace(asset, status=TERMINATED))
+                events.append(("ProductStateChangeEvent", {"product": asset.id, "status": TERMINATED,
+                                                           "order_item": after.get("order_item_id")}))
+        else:
+            attributes = _restored(asset.attributes, before["attributes"], after["attributes"])
+            status = before["status"] if asset.status == after["status"] else asset.status
+            row = replace(asset, attributes=attributes, status=status)
+            if row != asset:
+                asset_change = AssetUpdate(row)
+                changed = sorted(k for k in set(attributes) | set(asset.attributes)
+                                 if attributes.get(k) != asset.attributes.get(k))
+                if changed:
+                    events.append(_attribute_change(asset.id, after.get("order_item_id") or "", changed))
+                if status != asset.status:
+                    events.append(("ProductStateChangeEvent", {"product": asset.id, "status": status,
+                                                               "order_item": after.get("order_item_id")}))
+    out: list[ItemChange] = []
+    for entry in reversed(record.get("items") or []):
+        current = items.get(entry["key"])
+        if current is None:
+            continue
+        before, after = entry["before"], entry["after"]
+        gave = [a for a in after["assets"] if a not in (before or {}).get("assets", [])]
+        took = [a for a in (before or {}).get("assets", []) if a not in after["assets"]]
+        users = tuple(a for a in current.assets if a not in gave) + tuple(a for a in took
+                                                                          if a not in current.assets)
+        if before is None:
+            status = ACTIVE if users else TERMINATED
+            attributes = dict(current.attributes)
+        else:
+            status = before["status"] if current.status == after["status"] else current.status
+            attributes = _restored(current.attributes, before["attributes"], after["attributes"])
+        if status == TERMINATED:
+            users = ()
+        row = replace(current, assets=users, status=status, attributes=attributes)
+        if row != current:
+            out.append(InventoryItemRelease(replace(row, lines=_traced(current.lines, trace))))
+    return InstalledBaseChanges(asset_change, tuple(out), tuple(events))
+
+
+def _restored(now: Mapping[str, Any], before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """Each attribute the change set (``before`` -> ``after``) back, unless changed since."""
+    out = dict(now)
+    for name in set(before) | set(after):
+        if before.get(name, _MISSING) == after.get(name, _MISSING) or \
+                out.get(name, _MISSING) != after.get(name, _MISSING):
+            continue
+        if name in before:
+            out[name] = before[name]
+        else:
+            out.pop(name, None)
+    return out
+
+
+_MISSING = object()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal, Mapping
 
-from .catalog import Request, RetryPolicy
+from .catalog import Attribute, Request, RetryPolicy
 
 CompensationStrategy = Literal["undo", "ignore", "redo", "manual"]
 
@@ -32,6 +32,7 @@ class ItemSpec:
     outputs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     step: str | None = None  # auto: the registered step
     queue: str | None = None  # manual: the work queue declared
+    fields: tuple[Attribute, ...] | None = None  # manual: what completing the task fills in
     reply: Literal["sync", "async"] = "sync"  # callout: answer now, or by callback
     timeout_s: float | None = None  # waiting items: callback, task or condition time-out
     until: str | None = None  # wait: the condition over line attributes
@@ -39,6 +40,7 @@ class ItemSpec:
     check_every_s: float = 5.0  # wait: how often the condition is re-checked
     compensate: CompensationStrategy | None = None  # what a revision does to completed work
     compensation_queue: str | None = None  # manual compensation: where the task goes
+    soft_ponr: bool | None = None  # once started, a change is accepted with a warning
     # engine bookkeeping
     compensates: str | None = None  # this item undoes that plan item
     compensated_by: str | None = None  # this item's undo, planned by a revision
@@ -47,6 +49,9 @@ class ItemSpec:
     attempt_offset: int = 0  # attempts made before an operator's retry (the policy restarts)
     root_item_id: str | None = None  # assetize: the bundle whose assets it records
     installed_base: Mapping[str, Any] | None = None  # plan-order: what the order was checked against
+    # assetize: what it wrote to the installed base (inventory.recorded_change), to restore
+    # it when its bundle is withdrawn
+    recorded: tuple[Mapping[str, Any], ...] | None = None
 
     def evolve(self, **changes: Any) -> "ItemSpec":
         return replace(self, **changes)

@@ -8,6 +8,10 @@
   already run. The order is RED when the projection is past its requested completion date,
   YELLOW when the slack left is under a quarter of the remaining path, and never better than
   its worst item. A finished order is GREEN.
+- An order whose customer asked for no date is judged against its expected completion date
+  (the service levels', fixed at placement: domain/service_levels.py). That date is an
+  estimate, with no slack when the plan's critical path outlasts every lead time, so a
+  projection past it makes the order YELLOW (at risk); RED once the date itself has passed.
 """
 
 from __future__ import annotations
@@ -62,11 +66,17 @@ def projected_completion(items: list[dict[str, Any]], now: datetime) -> datetime
 
 
 def order_jeopardy(items: list[dict[str, Any]], now: datetime,
-                   requested_completion: datetime | None) -> tuple[str, datetime]:
+                   requested_completion: datetime | None,
+                   expected_completion: datetime | None = None) -> tuple[str, datetime]:
     projection = projected_completion(items, now)
     if all(i["state"] in FINAL_ITEM_STATES for i in items):
         return GREEN, projection
     level = worst(*(item_jeopardy(i, now) for i in items))
+    if requested_completion is None and expected_completion is not None:
+        if now > expected_completion:
+            level = worst(level, RED)
+        elif projection > expected_completion:
+            level = worst(level, YELLOW)
     if requested_completion is not None:
         remaining = (projection - now).total_seconds()
         slack = (requested_completion - projection).total_seconds()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .catalog import Catalog
 
@@ -14,6 +15,7 @@ class LoadedCatalog:
     catalog: Catalog
     files: tuple[Path, ...]
     digest: str  # sha256 of the files' bytes, for the order's catalog version
+    warnings: tuple[Any, ...] = ()  # what validate reports without refusing (file, line, path)
 
     @property
     def version(self) -> str:

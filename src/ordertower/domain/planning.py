@@ -71,7 +71,8 @@ def _spec(item: ScenarioItem, catalog: Catalog) -> ItemSpec:
         reply=item.reply, timeout_s=item.timeout.total_seconds() if item.timeout else None,
         until=item.until, after_order=item.after_order,
         check_every_s=item.check_every.total_seconds(), compensate=item.compensation_strategy,
-        compensation_queue=item.compensation_queue)
+        compensation_queue=item.compensation_queue, fields=item.fields or None,
+        soft_ponr=item.soft_ponr or None)
 
 
 def _skip_reason(item: ScenarioItem, line: FulfillmentLine, catalog: Catalog) -> str | None:

@@ -5,7 +5,8 @@ decomposes into, by line id (ids are deterministic: the same item and product gi
 id). A line is ``changed`` when its technical product, its action, or an attribute its rules
 map differs; attributes written by fulfilment (a callout's ``outputs``, e.g. the msisdn) are
 not compared. Roots (bundles) are "touched" when an order item under them, or a line serving
-them, changed.
+them, changed. Work a revision or a cancellation withdraws is undone by an item named after
+the work it undoes (``undo_of``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from .catalog import Catalog
 from .decomposition import FulfillmentLine
+from .item_spec import ItemSpec
 from .lifecycle import ItemState
 from .planning import PlannedItem
 
@@ -152,3 +154,33 @@ def kept_work(current: list[dict[str, Any]], planned: dict[str, PlannedItem],
                 fresh.add(key)
                 changed = True
     return KeptWork(carried, stopping, fresh)
+
+
+# --- how withdrawn work is undone -------------------------------------------------------------
+
+
+def undo_key(key: str, revision: int) -> str:
+    """The key of the item that undoes the work of plan item ``key`` done in ``revision``.
+
+    Named by the work it undoes, not by the revision that plans the undoing: an amendment and
+    the cancellation after it plan in the same revision, the amendment undoing the shipment of
+    the revision before and the cancellation the shipment made again since. A plan item with
+    a given key is in one revision at a time and is undone at most once (work withdrawn stays
+    in its revision), so the key is unique in the order."""
+    return f"{key}~undo@{revision}"
+
+
+def undo_of(row: dict[str, Any], depends_on: list[str]) -> PlannedItem:
+    """The plan item that undoes the work of ``row`` (a stored plan item, withdrawn): its
+    declared compensation, or a manual task in the compensation queue (strategy ``manual``).
+    It reads the line of the revision whose work it undoes."""
+    spec = row["spec"]
+    manual = spec.strategy() == "manual"
+    return PlannedItem(
+        key=undo_key(row["key"], row["revision"]), line_id=row["line_id"],
+        step_id=f"{row['step_id']}-undo", name=f"Undo: {row['name']}",
+        type="manual" if manual else "callout", system=None if manual else row["system"],
+        ponr=False, depends_on=depends_on, root_item_ids=row["root_item_ids"],
+        spec=ItemSpec(request=None if manual else spec.compensation, retry=spec.retry,
+                      queue=spec.compensation_queue if manual else None, compensate="ignore",
+                      compensates=row["id"], line_revision=row["revision"]))

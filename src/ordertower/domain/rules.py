@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 from .errors import DomainError, Issue
 from .lifecycle import STARTED_ITEM_STATES, OrderState
+from .orders import root_of
 
 AMENDABLE_ORDER_STATES = frozenset({OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS, OrderState.HELD})
 
@@ -21,6 +22,60 @@ class ItemIsPastPointOfNoReturn(DomainError):
                             f"item(s) {', '.join(i['root_item_ids'])}") for i in items],
             title="Past the point of no return", kind="past-ponr")
         self.items = items
+
+
+class PastPonrWithoutCompensation(ItemIsPastPointOfNoReturn):
+    """A forced change past the point of no return needs every PONR item it passes to declare
+    how its work is undone (a ``compensation`` request, or ``compensate: manual``)."""
+
+    def __init__(self, items: list[dict[str, Any]], what: str = "amend"):
+        super().__init__(items, what)
+        self.detail = (f"Cannot force the change: past the point of no return of "
+                       + ", ".join(sorted({i['name'] for i in items}))
+                       + ", which declare(s) no compensation to undo the work.")
+        self.issues = [Issue(i["id"], f"{i['name']} ({i['state']}) is a point of no return of order "
+                                      f"item(s) {', '.join(i['root_item_ids'])} and declares no compensation")
+                       for i in items]
+
+
+class ItemChangesNotAllowed(DomainError):
+    """An order item created with ``changesAllowed: false`` is part of what would change."""
+
+    def __init__(self, fields: list[tuple[str, str]], what: str = "amended"):
+        super().__init__(detail="Cannot change: order item(s) " + ", ".join(i for _f, i in fields)
+                                + f" were created with changesAllowed false and cannot be {what}.",
+                         issues=[Issue(f, f"order item {i} does not allow changes") for f, i in fields],
+                         title="Changes not allowed", kind="changes-not-allowed")
+
+
+def check_changes_allowed(order_items: list[dict[str, Any]], touched_roots: set[str],
+                          new_items: list[dict[str, Any]] | None = None, what: str = "amended") -> None:
+    """Refuse a change touching a bundle one of whose items was created with
+    ``changesAllowed: false``. Each is named at its place in the new item list (else in the
+    order's): ``productOrderItem[n].changesAllowed``."""
+    parents = {i["id"]: i.get("parent_id") for i in order_items}
+    locked = [i["id"] for i in order_items if i.get("changes_allowed", True) is False
+              and root_of(i["id"], parents) in touched_roots]
+    if not locked:
+        return
+    index = {i["id"]: n for n, i in enumerate(new_items if new_items is not None else order_items)}
+    fallback = {i["id"]: n for n, i in enumerate(order_items)}
+    raise ItemChangesNotAllowed([(f"productOrderItem[{index.get(i, fallback[i])}].changesAllowed", i)
+                                 for i in locked], what)
+
+
+def without_undo(blocking: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of the started PONR items a forced change passes, those that declare no way to undo
+    their work (neither a compensation request nor a manual compensation)."""
+    return [i for i in blocking if i["spec"].compensation is None and i["spec"].compensate != "manual"]
+
+
+def passed_soft_ponr(plan_items: Iterable[dict[str, Any]], roots: set[str]) -> list[dict[str, Any]]:
+    """Started items flagged ``soft_ponr`` serving these bundles: a change is accepted, with a
+    warning naming each."""
+    return [i for i in plan_items
+            if i["spec"].soft_ponr and i["state"] in STARTED_ITEM_STATES
+            and roots.intersection(i["root_item_ids"])]
 
 
 class OrderIsNotAmendable(DomainError):

@@ -5,7 +5,8 @@ with a ConcurrentChange: a compare-and-set that found the row changed, or a
 TransactionConflict the store raised for a deadlock, a serialization failure, a lock not
 available or a busy SQLite (adapters/store/unit_of_work.py). A few tries with jittered
 exponential back-off; then the ConcurrentChange goes to the caller (a 409 problem, never a
-500). The decorated function must be a whole use case: it opens its own units of work and may
+500), except a SQLite database still locked after every try: that is no race lost to one other
+request but a database locked too long, a DatabaseUnavailable (503 with Retry-After). The decorated function must be a whole use case: it opens its own units of work and may
 be run again from the start (what it committed before failing must be safe to find done).
 """
 
@@ -18,7 +19,7 @@ from typing import Any, Callable, TypeVar
 
 import structlog
 
-from ..domain.errors import ConcurrentChange
+from ..domain.errors import ConcurrentChange, DatabaseUnavailable
 
 T = TypeVar("T")
 log = structlog.get_logger("ordertower.engine")
@@ -43,6 +44,8 @@ def retrying(fn: Callable[..., T] | None = None, *, tries: int = TRIES,
                     if attempt == tries:
                         log.warning("transaction conflict: giving up", use_case=f.__qualname__,
                                     reason=reason, tries=tries)
+                        if reason == "database is locked":
+                            raise DatabaseUnavailable("locked too long") from exc
                         raise
                     delay = _jitter.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2 ** attempt))
                     log.warning("transaction conflict: trying again", use_case=f.__qualname__,

@@ -1,7 +1,8 @@
 """Items held while their fulfillment system is offline.
 
-An operator takes a system offline (services/systems.py): its ``ready`` and ``retrying``
-items go ``onHold``; online again, they go back to ``ready``. Items that become ready while
+An operator takes a system offline (services/systems.py), or its circuit breaker opens
+(engine/breaker.py): its ``ready`` and ``retrying`` items go ``onHold``; online again (the
+breaker closed), they go back to ``ready``. Items that become ready while
 it is offline are held where they are released (engine/items.py, the planning of an order or
 a revision). Those writers read the system's state when they run, so a writer that read it
 just before an operator changed it can leave an item on the wrong side (held by an online
@@ -50,10 +51,20 @@ def sweep_holds(store: Store, limit: int = 500) -> int:
             offline = uow.orchestration.offline_systems()  # as of now, with the rows locked
             for row in held[1].values():
                 down = row["system"] in offline
-                if follow_system(uow, row, down, f"system {row['system']} is {'offline' if down else 'online'}"):
+                if follow_system(uow, row, down, _why(uow, row["system"], down)):
                     changed += 1
                     freed += not down
         if freed:
             uow.plan.released()
         uow.commit()
         return changed
+
+
+def _why(uow: UnitOfWork, system: str, down: bool) -> str:
+    """The cause of a hold or a release: an operator's offline, or the system's breaker."""
+    if not down:
+        return f"system {system} is online"
+    state = uow.orchestration.system_states().get(system) or {}
+    if state.get("offline"):
+        return f"system {system} is offline"
+    return f"circuit breaker of {system} is {state.get('breaker_state', 'open')}"

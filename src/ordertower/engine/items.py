@@ -11,6 +11,7 @@ from ..domain.ids import new_id
 from ..domain.jeopardy import GREEN
 from ..domain.lifecycle import ItemState, OrderState
 from ..domain.retry import attempts_left, next_delay
+from .fallout_assignment import assign_by_rule
 from .leases import LEASE_FREE
 from .order_state import settle_order
 from .transitions import transition_item, transition_order
@@ -23,8 +24,13 @@ def complete(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], output
     """Complete an item: outputs into its line, assets, successors released, order state."""
     now = uow.clock.now()
     _apply_outputs(uow, row, output)
+    if assets and _is_withdrawn(row, order):
+        assets = []  # its bundle was withdrawn while it ran: what it found is never recorded
+    journal: list[dict[str, Any]] = []
     for asset in assets or []:
-        _record_asset(uow, order, asset, now)
+        _record_asset(uow, order, asset, now, journal)
+    if journal:  # kept with the item, to restore if its bundle is withdrawn later
+        uow.plan.set_spec(row["id"], row["spec"].evolve(recorded=tuple(journal)))
     transition_item(uow, row, ItemState.COMPLETED, cause, output=output, finished_at=now,
                     last_error=None, deadline_at=None, jeopardy=GREEN, **LEASE_FREE)
     if (row.get("jeopardy") or GREEN) != GREEN:
@@ -91,6 +97,7 @@ def fail(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], error: str
     task = uow.orchestration.task_for_item(row["id"])
     if task is not None:
         uow.orchestration.update_task(task["id"], state="expired")
+    assign_by_rule(uow, row, error)
     if order["state"] in (OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS):
         transition_order(uow, order, OrderState.HELD, f"plan item {row['name']} is in fallout")
     return ItemState.FALLOUT
@@ -138,9 +145,10 @@ def update_line(uow: UnitOfWork, row: dict[str, Any], updates: dict[str, Any]) -
                                       dict(line["attributes"]) | updates)
 
 
-def _record_asset(uow: UnitOfWork, order: dict[str, Any], asset: dict[str, Any], now) -> None:
+def _record_asset(uow: UnitOfWork, order: dict[str, Any], asset: dict[str, Any], now,
+                  journal: list[dict[str, Any]]) -> None:
     """Record one change of the installed base that an ``assetize`` step produced: the asset
     added, modified or terminated, and the inventory items its lines keep or leave
     (adapters/store/inventory.py). Idempotent."""
-    for kind, payload in uow.inventory.record_change(order, asset, now, new_id):
+    for kind, payload in uow.inventory.record_change(order, asset, now, new_id, journal):
         uow.events.add(kind, payload, now, order_id=order["id"])

@@ -1,10 +1,12 @@
 """Jeopardy: items running past their expected duration, orders projected to finish after
-their requested completion date. Recomputed by a periodic sweep; each change is an event."""
+their due date (the requested completion date, else the expected one the service levels gave
+at placement). Recomputed by a periodic sweep; each change is an event."""
 
 from __future__ import annotations
 
 from .conflicts import retrying
 from ..domain.jeopardy import GREEN, item_jeopardy, order_jeopardy
+from ..domain.service_levels import due_date
 from .locks import lock_if_free
 from .ports import Store
 
@@ -22,13 +24,16 @@ def sweep_jeopardy(store: Store, limit: int = 1000) -> int:
                 continue
             order = held[0]
             items = uow.plan.for_order(order_id, order["revision"])
-            level, projection = order_jeopardy(items, now, order["requested_completion_date"])
+            due = due_date(order["requested_completion_date"], order.get("expected_completion_date"))
+            level, projection = order_jeopardy(items, now, order["requested_completion_date"],
+                                               order.get("expected_completion_date"))
             if level != (order["jeopardy"] or GREEN) or projection != order["projected_completion"]:
                 uow.orders.update(order_id, jeopardy=level, projected_completion=projection)
                 if level != (order["jeopardy"] or GREEN):
                     uow.events.add("JeopardyChangeEvent", {
                         "order": order_id, "from": order["jeopardy"] or GREEN, "to": level,
-                        "projected_completion": projection.isoformat()}, now, order_id=order_id)
+                        "projected_completion": projection.isoformat(),
+                        "due": due.isoformat() if due else None}, now, order_id=order_id)
                     changes += 1
             changed = [i["id"] for i in items if item_jeopardy(i, now) != (i["jeopardy"] or GREEN)]
             for item in uow.plan.lock_items(order_id, changed, skip_locked=True):

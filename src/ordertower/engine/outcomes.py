@@ -31,6 +31,10 @@ class Outcome:
     planned: Any = None  # plan-order: the lines and plan to store (plan_order.PlannedOrder)
     # the request could not be delivered (connection refused, reset): no reply was read
     transport_error: bool = False
+    timed_out: bool = False  # a callout sent and not answered in time
+    # a callout: its system's circuit breaker policy (domain.catalog.BreakerPolicy), which the
+    # recorder applies (engine/breaker.py); None for other items
+    breaker: Any = None
 
     @classmethod
     def done(cls, **details: Any) -> "Outcome":

@@ -20,6 +20,7 @@ from ..domain.errors import InvalidOrder
 from ..domain.inventory import InstalledBase
 from ..domain.orders import OrderItem, root_of, roots_with_asset_changes
 from ..domain.planning import Plan, PlannedItem, build_plan
+from ..domain.service_levels import apply_learned, expected_completion, planned_rows
 from ..domain.item_spec import ItemSpec
 from ..domain.lifecycle import OrderState
 from .auto_steps import StepContext, StepResult
@@ -63,13 +64,13 @@ def plan_items(items: list[OrderItem], catalog, customer_id: str | None, install
 
 
 def plan_order(ctx: StepContext) -> StepResult:
-    items = [OrderItem.from_dict(i) for i in ctx.order["items"]]
-    installed = InstalledBase.from_dict(ctx.item["spec"].installed_base
-                                        or {"customer_id": ctx.order.get("customer_id")})
+    items = [OrderItem.from_dict(i) for i in ctx.raw_order["items"]]
+    installed = InstalledBase.from_dict(ctx.raw_item["spec"].installed_base
+                                        or {"customer_id": ctx.order.customer_id})
     version = getattr(ctx.catalog, "release", None)
     try:
-        lines, plan = plan_items(items, ctx.catalog, ctx.order.get("customer_id"), installed,
-                                 ctx.order["id"])
+        lines, plan = plan_items(items, ctx.catalog, ctx.order.customer_id, installed,
+                                 ctx.order.id)
     except InvalidOrder as exc:
         return StepResult(output={"rejected": str(exc)},
                           planned=PlannedOrder(catalog_version=version, rejection=str(exc)))
@@ -85,6 +86,13 @@ def record_plan(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], pla
         transition_order(uow, order, OrderState.REJECTED, planned.rejection,
                          state_reason=planned.rejection)
         return
+    apply_learned(planned.plan.items, planned.lines, uow.service_levels.learned())
+    # the plan now known may end later than the lead times promised at the acknowledgement
+    start = max(order["created_at"], order.get("requested_start_date") or order["created_at"])
+    path_end = expected_completion(planned_rows(planned.plan.items), [], start)
+    promised = order.get("expected_completion_date")
+    if path_end is not None and (promised is None or path_end > promised):
+        uow.orders.update(order["id"], expected_completion_date=path_end)
     with collector_paused(len(planned.lines) >= 1000):  # tens of thousands of rows
         uow.orders.add_lines(order["id"], row["revision"], planned.lines)
         uow.plan.add_plan(order["id"], row["revision"], planned.plan, now,

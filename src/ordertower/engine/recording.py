@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from . import breaker
 from .conflicts import retrying
 from ..domain.lifecycle import ItemState
 from .items import complete, fail
@@ -41,6 +42,13 @@ def record(store: Store, worker: str, item: dict[str, Any], outcome: Outcome) ->
             "status_code": outcome.status_code, "response_excerpt": outcome.response_excerpt,
             "outcome": outcome.attempt_outcome,
             "error": outcome.error})
+        # --- circuit breaker hook (engine/breaker.py): the attempt counts for or against its
+        # system's breaker; a transport failure that trips it (or comes while it is open)
+        # holds the item, its attempt not charged
+        if breaker.after_attempt(uow, row, order, outcome) is not None:
+            uow.commit()
+            return ItemState.ON_HOLD
+        # --- end of the circuit breaker hook
         if outcome.kind is OutcomeKind.FAILED:
             state = fail(uow, row, order, outcome.error or "failed", outcome.retryable,
                          outcome.retry_after)

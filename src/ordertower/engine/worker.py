@@ -9,6 +9,11 @@ each outcome. Any number of workers, in one process or many, share one database.
   puts right items held or ready against their system's state (engine/holds.py), and,
   every few seconds, recomputes jeopardy.
 - Idle workers wait to be woken (in-process signal; LISTEN/NOTIFY on PostgreSQL) or poll.
+- A database that cannot serve now (DatabaseUnavailable: restart, lost connection, read-only
+  file, disk full) never stops a worker: it backs off (exponentially, up to
+  DATABASE_BACKOFF_MAX_S) and goes on; outcomes it could not record are retried for as long
+  as its lease would last, then the lease expires and the item runs again under the same
+  ``Idempotency-Key``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from typing import Any, Awaitable, Callable
 import structlog
 
 from .. import metrics
-from . import callback_tokens, holds, item_context, jeopardy, leases, recording, timers
+from ..domain.errors import DatabaseUnavailable
+from . import breaker, callback_tokens, holds, item_context, jeopardy, leases, recording, service_levels, timers
 from .executors import Executors
 from .outcomes import Outcome
 from .ports import Store
@@ -89,6 +95,8 @@ class RateLimiter:
 # a busy worker claims many times a second; its housekeeping (write transactions that
 # mostly find nothing) runs at most this often
 HOUSEKEEPING_SECONDS = 0.25
+# back-off while the database cannot serve: from the poll interval, doubling, up to this
+DATABASE_BACKOFF_MAX_S = 5.0
 
 
 class Worker:
@@ -96,7 +104,8 @@ class Worker:
                  max_in_flight: int = 200, lease_seconds: float = 30.0, poll_seconds: float = 0.5,
                  wakeup: Wakeup | None = None, system_limits: dict[str, int] | None = None,
                  rate_limits: dict[str, float] | None = None, jeopardy_seconds: float = 5.0,
-                 grace_seconds: float | None = None):
+                 grace_seconds: float | None = None, learn_seconds: float = 60.0,
+                 learn_after: int = 50):
         self.store = store
         self.executors = executors
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -108,6 +117,9 @@ class Worker:
         self.rate_limiters = {s: RateLimiter(r) for s, r in (rate_limits or {}).items()}
         self.jeopardy_seconds = jeopardy_seconds
         self._last_jeopardy = 0.0
+        # service levels: durations learned every learn_seconds, after learn_after completions
+        self.learn_seconds, self.learn_after = learn_seconds, learn_after
+        self._last_learning = 0.0
         self._last_housekeeping = 0.0
         self._running: dict[str, asyncio.Task] = {}
         self._per_system: dict[str, int] = {}
@@ -115,6 +127,8 @@ class Worker:
         self._deadline: float | None = None
         self.grace_seconds = grace_seconds
         self.started = False
+        self._backoff = 0.0  # the current back-off while the database is unavailable
+        self.probes = breaker.Probes(store, executors)  # circuit breakers (engine/breaker.py)
 
     def stop(self, grace_seconds: float | None = None) -> None:
         """Stop claiming at once; the items running get ``grace_seconds`` (default: the
@@ -146,11 +160,13 @@ class Worker:
                 await self.drain(self._deadline)
             finally:
                 heartbeat.cancel()
+                self.probes.cancel()
             log.info("worker stopped", worker=self.name)
 
     async def run_once(self, housekeeping: bool = True) -> int:
-        """One cycle: housekeeping (leases expired, timers, holds, jeopardy; at most every
-        HOUSEKEEPING_SECONDS when busy), then claim what is due and start running it."""
+        """One cycle: housekeeping (leases expired, timers, holds, jeopardy, learned
+        durations; at most every HOUSEKEEPING_SECONDS when busy), then claim what is due and
+        start running it."""
         if not housekeeping:
             return 0 if self._stop_requested else len(await self._claim_batch())
         self._last_housekeeping = time.monotonic()
@@ -161,6 +177,19 @@ class Worker:
             if time.monotonic() - self._last_jeopardy >= self.jeopardy_seconds:
                 self._last_jeopardy = time.monotonic()
                 await asyncio.to_thread(jeopardy.sweep_jeopardy, self.store)
+            if time.monotonic() - self._last_learning >= self.learn_seconds:
+                self._last_learning = time.monotonic()
+                await asyncio.to_thread(service_levels.learn_durations, self.store,
+                                        self.learn_after)
+            # --- circuit breaker hook (engine/breaker.py): probes of open systems; a trial
+            # item comes back leased to this worker, to run like a claimed one
+            if not self._stop_requested:
+                for trial in await self.probes.run(self.name, self.lease):
+                    self._start(trial)
+            # --- end of the circuit breaker hook
+        except DatabaseUnavailable as exc:  # the claim below backs off
+            log.warning("housekeeping skipped: database unavailable", worker=self.name,
+                        reason=exc.reason)
         except Exception:  # housekeeping must never stop the worker
             log.exception("housekeeping failed", worker=self.name)
         if self._stop_requested:
@@ -190,18 +219,30 @@ class Worker:
         try:
             rows = await asyncio.to_thread(leases.claim, self.store, self.name, room, self.lease,
                                            saturated, self.system_limits)
-        except Exception:  # database briefly unavailable: back off, never die
-            log.exception("claim failed", worker=self.name)
-            await asyncio.sleep(self.poll_seconds)
+        except Exception as exc:  # database briefly unavailable: back off, never die
+            self._backoff = min(max(self._backoff * 2, self.poll_seconds, 0.1), DATABASE_BACKOFF_MAX_S)
+            if isinstance(exc, DatabaseUnavailable):
+                log.warning("database unavailable; backing off", worker=self.name,
+                            reason=exc.reason, delay_s=round(self._backoff, 2))
+            else:
+                log.exception("claim failed", worker=self.name, delay_s=round(self._backoff, 2))
+            await asyncio.sleep(self._backoff)
             return []
+        if self._backoff:
+            log.info("database available again", worker=self.name)
+            self._backoff = 0.0
         if rows:
             metrics.CLAIMS.labels(self.name).inc(len(rows))
         for row in rows:
-            system = row.get("system")
-            if system:
-                self._per_system[system] = self._per_system.get(system, 0) + 1
-            self._running[row["id"]] = asyncio.create_task(self._execute(row))
+            self._start(row)
         return rows
+
+    def _start(self, row: dict[str, Any]) -> None:
+        """Run a claimed item (leased to this worker) in a task of its own."""
+        system = row.get("system")
+        if system:
+            self._per_system[system] = self._per_system.get(system, 0) + 1
+        self._running[row["id"]] = asyncio.create_task(self._execute(row))
 
     async def _execute(self, item: dict[str, Any]) -> None:
         structlog.contextvars.bind_contextvars(order_id=item["order_id"], item_id=item["id"])
@@ -211,6 +252,10 @@ class Worker:
             except asyncio.CancelledError:  # shutdown: the grace period is over
                 await self._release(item, "released unrun: worker shut down")
                 raise
+            if outcome.transport_error and outcome.request is None:
+                # the database failed before anything was sent: released, not charged
+                await self._release(item, f"released unrun: {outcome.error}")
+                return
             if self._stop_requested and outcome.transport_error:
                 # a connection error while this process shuts down is likely ours (the
                 # simulators or the connection pool closing): not the system's, not charged
@@ -235,25 +280,44 @@ class Worker:
             if limiter is not None:
                 await limiter.acquire()
             return await self.executors.run(item, order, line, lines, callback_url)
+        except DatabaseUnavailable as exc:  # before the work was sent: not the item's failure
+            return Outcome.failed(f"database unavailable: {exc.reason}", retryable=True,
+                                  transport_error=True)
         except Exception as exc:  # an executor bug must not lose the item
             log.exception("item execution failed")
             return Outcome.failed(f"internal error: {exc!r}", retryable=True)
 
     async def _record(self, item: dict[str, Any], outcome: Outcome) -> None:
-        for delay in (0.1, 0.5, 1, 2, 5):
+        # tried again for as long as the lease would last (at least the old 8.6 s): a database
+        # restart must not cost the outcome of work that was done
+        deadline = time.monotonic() + max(self.lease.total_seconds(), 8.6)
+        delay = 0.1
+        while True:
             try:
                 state = await asyncio.to_thread(recording.record, self.store, self.name, item, outcome)
                 metrics.RECORDS.labels(self.name, state or "discarded").inc()
                 log.info("item recorded", key=item["key"], state=state, outcome=outcome.attempt_outcome)
                 return
+            except DatabaseUnavailable as exc:
+                log.warning("recording failed: database unavailable; retrying", reason=exc.reason,
+                            delay_s=delay)
             except Exception:
                 log.exception("recording failed; retrying")
-                await asyncio.sleep(delay)
+            if time.monotonic() + delay > deadline:
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
         # still failing: the lease expires and another attempt runs (same idempotency key)
+        log.warning("outcome not recorded; the lease will expire and the item run again",
+                    key=item["key"])
 
     async def _release(self, item: dict[str, Any], cause: str) -> None:
         try:
             released = await asyncio.to_thread(leases.release, self.store, self.name, item, cause)
+        except DatabaseUnavailable as exc:  # the lease expires instead: the item is not lost
+            log.warning("release failed: database unavailable; the lease will expire",
+                        reason=exc.reason)
+            return
         except Exception:  # the lease expires instead: the item is not lost
             log.exception("release failed; the lease will expire")
             return
@@ -279,6 +343,10 @@ class Worker:
                     try:
                         _renewed, ids = await loop.run_in_executor(
                             thread, leases.renew_leases, self.store, self.name, ids, self.lease)
+                    except DatabaseUnavailable as exc:
+                        log.warning("lease renewal failed: database unavailable",
+                                    worker=self.name, reason=exc.reason)
+                        break
                     except Exception:
                         log.exception("lease renewal failed", worker=self.name)
                         break

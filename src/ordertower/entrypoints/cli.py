@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Optional
 
 import structlog
@@ -11,8 +12,12 @@ from rich.console import Console
 
 from ..config import Settings
 from .cli_catalog import catalog_app
+from .cli_catalog_deploy import deploy_command, versions_command
 from .cli_explain import diff_command, explain_command
 from .cli_fallout import fallout_app
+from .cli_jeopardy import jeopardy_app
+from .cli_keys import keys_app
+from .cli_queues import queues_app, users_app
 from .cli_order import order_app
 from .cli_systems import systems_app
 from .cli_task import task_app
@@ -21,11 +26,17 @@ app = typer.Typer(help="ordertower: order management and orchestration (TMF622).
                   no_args_is_help=True, pretty_exceptions_enable=False)
 catalog_app.command("explain")(explain_command)
 catalog_app.command("diff")(diff_command)
+catalog_app.command("deploy")(deploy_command)
+catalog_app.command("versions")(versions_command)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(order_app, name="order")
 app.add_typer(task_app, name="task")
 app.add_typer(fallout_app, name="fallout")
+app.add_typer(jeopardy_app, name="jeopardy")
 app.add_typer(systems_app, name="systems")
+app.add_typer(keys_app, name="keys")
+app.add_typer(queues_app, name="queues")
+app.add_typer(users_app, name="users")
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console(stderr=True)
@@ -96,24 +107,32 @@ def serve(
                                            "$ORDERTOWER_DATABASE_URL or sqlite:///ordertower.db."),
     catalog: Optional[str] = typer.Option(None, help="Catalog file or folder; default "
                                           "$ORDERTOWER_CATALOG or the reference catalog."),
-    workers: int = typer.Option(1, min=0, help="In-process workers (0: API only)."),
+    workers: Optional[int] = typer.Option(None, min=0, help="Worker processes started as "
+                                          "children of serve (0: API only); default 1 on "
+                                          "SQLite, 2 on PostgreSQL."),
     no_simulators: bool = typer.Option(False, "--no-simulators", help="Do not mount the simulators."),
-    no_auth: bool = typer.Option(False, "--no-auth", help="No access control (loopback only)."),
+    no_auth: bool = typer.Option(False, "--no-auth", help="No access control: the API takes no key and "
+                                 "the console opens without a login (loopback only)."),
     lease_seconds: float = typer.Option(30.0, help="Lease of a claimed item, renewed while it runs."),
     grace_seconds: float = GRACE,
     no_migrate: bool = NO_MIGRATE,
     log_format: Optional[str] = LOG_FORMAT,
     log_level: str = LOG_LEVEL,
 ) -> None:
-    """Run the API, the simulators and in-process workers (the web console is not built yet)."""
+    """Run the API, the operations console (at /), the simulators, and worker processes
+    (children of this one: the API never waits behind the engine)."""
     from ..services.access import ensure_admin_key
     from .api.app import create_app
     from .processes import run_server
+    from .worker_processes import WorkerProcesses, worker_command, worker_environment
+
+    from ..logs import register_secret
 
     _logging(log_format, log_level)
-    settings = Settings(host=host, port=port, workers=workers, simulators=not no_simulators,
+    settings = Settings(host=host, port=port, workers=0, simulators=not no_simulators,
                         lease_seconds=lease_seconds, grace_seconds=grace_seconds,
                         migrate=not no_migrate)
+    register_secret(settings.bootstrap_key)
     if no_auth:
         settings.auth = False
     if not settings.auth and not _is_loopback(host):  # the flag or ORDERTOWER_NO_AUTH
@@ -127,10 +146,28 @@ def serve(
             console.print("[bold yellow]First start: your admin API key (shown once; keep it; "
                           "send it as 'Authorization: Bearer KEY'):[/bold yellow]")
             typer.echo(key, err=True)
+    if workers is None:
+        workers = default_worker_processes(container.store.engine.dialect.name)
+    children = None
+    if workers:
+        public_url = container.executors.callback_base
+        children = WorkerProcesses(
+            workers, worker_command(catalog_path=settings.catalog_path,
+                                    lease_seconds=lease_seconds, grace_seconds=grace_seconds,
+                                    log_format=log_format, log_level=log_level),
+            worker_environment(settings.database_url, public_url), grace_seconds=grace_seconds)
+        container.store.on_work_released(children.ring)
     log.info("serving", url=f"http://{host}:{port}", public_url=container.executors.callback_base,
              database=_safe_url(settings.database_url), catalog=container.catalog.version,
-             workers=workers, simulators=settings.simulators, auth=settings.auth)
-    run_server(create_app(container), container, host, port)
+             worker_processes=workers, simulators=settings.simulators, auth=settings.auth)
+    run_server(create_app(container, start_workers=False, worker_processes=children), container,
+               host, port)
+
+
+def default_worker_processes(dialect: str) -> int:
+    """serve's worker processes when not told: SQLite takes one writer at a time, so one
+    process; PostgreSQL runs two side by side (issue 11's W measured 2 faster than 1 and 4)."""
+    return 2 if dialect == "postgresql" else 1
 
 
 @app.command()
@@ -149,6 +186,9 @@ def worker(
     no_migrate: bool = NO_MIGRATE,
     log_format: Optional[str] = LOG_FORMAT,
     log_level: str = LOG_LEVEL,
+    supervised: bool = typer.Option(False, "--supervised", hidden=True,
+                                    help="Started by serve: standard input is serve's wake-up "
+                                    "signal; its end stops this worker."),
 ) -> None:
     """Run a worker process only (scale-out): claims and runs plan items."""
     from .processes import run_worker
@@ -166,7 +206,7 @@ def worker(
         start_http_server(metrics_port, addr=metrics_host)
     log.info("worker process ready", database=_safe_url(settings.database_url),
              public_url=container.executors.callback_base, catalog=container.catalog.version)
-    run_worker(container)
+    run_worker(container, supervised=supervised)
 
 
 def _safe_url(url: str) -> str:
@@ -209,6 +249,22 @@ def db_status(database: Optional[str] = typer.Option(None, help="Database URL (a
     typer.echo(f"{status.describe()} on {_safe_url(url)}")
     if not status.at_head:
         raise typer.Exit(1)
+
+
+@db_app.command("backup")
+def db_backup(path: Path = typer.Argument(..., help="The new file to write the copy to."),
+              database: Optional[str] = typer.Option(None, help="Database URL (as for serve).")) -> None:
+    """Copy a SQLite store to PATH, consistent while a server writes (PostgreSQL: pg_dump)."""
+    from ..adapters.store.backup import BackupRefused, backup_sqlite
+
+    url = database or Settings().database_url
+    try:
+        size = backup_sqlite(url, path)
+    except BackupRefused as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    typer.echo(f"backed up {_safe_url(url)} to {path} ({size} bytes); serve it with "
+               f"--database sqlite:///{path}")
 
 
 def main() -> None:

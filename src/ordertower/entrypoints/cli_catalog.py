@@ -4,7 +4,8 @@
     ordertower catalog schema [--output FILE]
 
 ``validate`` prints every problem as ``file:line: path: message`` (one per line, plain text,
-easy to grep) and exits 1; a valid catalog gets a short summary and exit 0.
+easy to grep; a knock-on error of another ends ``[knock-on: ...]``), all of them in one run,
+and exits 1; a valid catalog gets a short summary and exit 0.
 ``schema`` gives the JSON Schema of one catalog *file*, for editors (docs/catalog.md).
 """
 
@@ -120,10 +121,13 @@ def validate(path: Path = typer.Argument(..., help="A catalog .yaml file or a fo
     except CatalogLoadError as exc:
         for problem in exc.problems:
             typer.echo(str(problem))
-        n = len(exc.problems)
-        typer.echo(f"{n} problem{'s' if n != 1 else ''} found in {path}")
+        n, knock_ons = len(exc.problems), exc.knock_ons
+        typer.echo(f"{n} problem{'s' if n != 1 else ''} found in {path}"
+                   + (f" ({knock_ons} of them knock-on)" if knock_ons else ""))
         raise typer.Exit(1)
     cat = loaded.catalog
+    for warning in loaded.warnings:
+        typer.echo(str(warning))
     console = Console()
     console.print(f"[green]Catalog {path} is valid.[/green]", soft_wrap=True, highlight=False)
     table = Table(show_header=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import Any, Callable, NoReturn, Optional, Sequence
 
 import httpx
 import typer
@@ -143,3 +143,19 @@ def folding_table(title: str, *columns: str | None, **options: Any) -> Table:
         if name is not None:
             table.add_column(name, overflow="fold", justify="right" if name == "tries" else "left")
     return table
+
+
+def print_listing(url: str, key: Optional[str], path: str, as_json: bool, noun: str,
+                  columns: Sequence[Optional[str]], cells: Callable[[dict[str, Any]], Sequence[str | Text]]) -> None:
+    """A ``list`` command: GET ``path`` (a JSON list) and print it, as JSON with ``--json``,
+    else as a table titled "N noun(s)", one row per element (``cells`` gives its cells; plain
+    strings are shown as text, never as Rich markup)."""
+    with Api(url, key) as api:
+        rows = api.get(path)
+    if as_json:
+        print_json(rows)
+        return
+    table = folding_table(f"{len(rows)} {noun}(s)", *columns)
+    for row in rows:
+        table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells(row)))
+    console.print(table)

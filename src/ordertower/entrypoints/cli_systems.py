@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 from rich.text import Text
 
-from .cli_http import JSON, KEY, URL, Api, console, folding_table, print_json, short_time
+from .cli_http import JSON, KEY, URL, Api, console, print_listing, short_time
 
 systems_app = typer.Typer(help="Fulfillment systems: their state; take one offline or online.",
                           no_args_is_help=True)
@@ -20,22 +20,27 @@ def _items(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {state}" for state, n in counts.items() if n)
 
 
+def _state(system: dict[str, Any]) -> Text:
+    """Offline by hand, held by its open (or half-open) circuit breaker, or online."""
+    breaker = (system.get("breaker") or {}).get("state", "closed")
+    if system["offline"]:
+        return Text("offline", style="bold yellow")
+    if breaker != "closed":
+        return Text(f"breaker {breaker}", style="bold red")
+    return Text("online", style="green")
+
+
 @systems_app.command("list")
 def list_systems(as_json: bool = JSON, url: str = URL, key: Optional[str] = KEY) -> None:
-    """Every fulfillment system: online or offline, and its items by state."""
-    with Api(url, key) as api:
-        systems = api.get("/api/v1/systems")
-    if as_json:
-        print_json(systems)
-        return
-    table = folding_table(f"{len(systems)} system(s)", "system", "state", "items", "changed",
-                          "reason")
-    for s in systems:
-        state = Text("offline", style="bold yellow") if s["offline"] else Text("online", style="green")
-        changed = " ".join(x for x in (short_time(s.get("changed_at")), s.get("changed_by") or "") if x)
-        table.add_row(Text(s["id"]), state, Text(_items(s.get("items") or {})), Text(changed),
-                      Text(s.get("reason") or ""))
-    console.print(table)
+    """Every fulfillment system: online, offline, or held by its circuit breaker, and its
+    items by state."""
+    print_listing(url, key, "/api/v1/systems", as_json, "system",
+                  ("system", "state", "items", "changed", "reason"),
+                  lambda s: (s["id"], _state(s), _items(s.get("items") or {}), _changed(s), s.get("reason") or ""))
+
+
+def _changed(system: dict[str, Any]) -> str:
+    return " ".join(x for x in (short_time(system.get("changed_at")), system.get("changed_by") or "") if x)
 
 
 def _set(name: str, offline: bool, reason: Optional[str], url: str, key: Optional[str]) -> dict[str, Any]:

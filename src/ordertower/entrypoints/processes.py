@@ -4,6 +4,10 @@ SIGTERM (or SIGINT): stop claiming work at once; items already running get the g
 to finish and be recorded; what is still running then is released unrun (its attempt is not
 charged) and the process exits 0. A second SIGTERM or SIGINT exits at once (exit 1): the
 leases of whatever still runs expire and other workers take the items over.
+
+``serve``'s workers are child processes (``worker_processes.py``): serve forwards both
+signals to them. A ``worker --supervised`` child also shuts down gracefully when its
+standard input ends (serve is gone), and takes each byte on it as a wake-up.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
+import threading
 from types import FrameType
 
 import structlog
@@ -18,13 +24,16 @@ import uvicorn
 
 from ..bootstrap import Container
 from ..logs import flush_logging
+from .worker_processes import WorkerProcesses
 
 log = structlog.get_logger("ordertower")
 FORCED_EXIT = 1
 
 
-def _exit_now(sig: int) -> None:
+def _exit_now(sig: int, children: WorkerProcesses | None = None) -> None:
     log.warning("second signal: exiting at once", signal=signal.Signals(sig).name)
+    if children is not None:
+        children.exit_now()
     flush_logging()
     os._exit(FORCED_EXIT)
 
@@ -33,16 +42,20 @@ class GracefulServer(uvicorn.Server):
     """uvicorn, told to stop the workers' claiming the moment a signal arrives (not after
     it has closed its connections), and to exit 0 after a graceful shutdown."""
 
-    def __init__(self, config: uvicorn.Config, container: Container):
+    def __init__(self, config: uvicorn.Config, container: Container,
+                 children: WorkerProcesses | None = None):
         super().__init__(config)
         self.container = container
+        self.children = children
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.should_exit:
-            _exit_now(sig)
+            _exit_now(sig, self.children)
         log.info("shutting down", signal=signal.Signals(sig).name,
                  grace_seconds=self.container.settings.grace_seconds)
         self.container.begin_shutdown()
+        if self.children is not None:
+            self.children.terminate()
         # not uvicorn's default: it re-raises the signal after shutdown (exit 143, not 0)
         self.should_exit = True
 
@@ -51,10 +64,27 @@ def run_server(app, container: Container, host: str, port: int) -> None:
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
                             timeout_graceful_shutdown=max(int(container.settings.grace_seconds), 1),
                             lifespan="on")
-    GracefulServer(config, container).run()
+    server = GracefulServer(config, container, getattr(app.state, "worker_processes", None))
+    server.run()
+    if server.should_exit and server.started:
+        _end_process(container)  # shut down gracefully: nothing is left to do
 
 
-def run_worker(container: Container) -> None:
+def _end_process(container: Container) -> None:
+    """Exit 0 at once once everything is recorded and stopped: the interpreter's own teardown
+    (every module and object of a large process) took 4 to 5 s on a busy 2-core machine,
+    time an orchestrator counts against the grace period."""
+    container.store.engine.dispose()
+    flush_logging()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(0)
+
+
+def run_worker(container: Container, *, supervised: bool = False) -> None:
     async def main() -> None:
         await container.start_workers(1)
         stop = asyncio.Event()
@@ -68,9 +98,39 @@ def run_worker(container: Container) -> None:
             container.begin_shutdown()
             stop.set()
 
+        def on_parent_gone() -> None:
+            if not stop.is_set():
+                log.warning("serve is gone; shutting down",
+                            grace_seconds=container.settings.grace_seconds)
+                container.begin_shutdown()
+                stop.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal, sig)
+        if supervised:
+            _read_doorbell(container, lambda: loop.call_soon_threadsafe(on_parent_gone))
         await stop.wait()
         await container.stop()
+        if supervised:  # serve waits for this process: end it as soon as the work is recorded
+            _end_process(container)
 
     asyncio.run(main())
+
+
+def _read_doorbell(container: Container, on_end) -> None:
+    """A supervised worker's standard input: each byte from serve wakes the worker; its end
+    (serve exited, however) stops the worker gracefully."""
+    fd = sys.stdin.fileno()
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                on_end()
+                return
+            container.wakeup.ring()
+
+    threading.Thread(target=read, name="serve-doorbell", daemon=True).start()

@@ -7,17 +7,21 @@
 2. ``apply_revisions``: under the order's lock (so revisions apply one at a time, and no
    worker records an outcome meanwhile), take the newest queued revision; older queued ones
    are superseded. Decompose it, compare line by line with the current revision, refuse it if
-   it touches a bundle past its point of no return (409 naming the items), else revise the
+   it touches a bundle with an item created ``changesAllowed: false``, or a bundle past its
+   point of no return (409 naming the items) unless it is forced and every point of no return
+   it passes declares a compensation (``force``, an operator's, with a reason: audited), else
+   revise the
    plan in the same transaction: unchanged lines keep their items (and their state), changed
    and removed lines' items are withdrawn (services/changes.py: cancelled, or compensated in
    reverse order of execution), and the new revision's new work waits for those
-   compensations. Every revision is kept with its delta and what the plan did.
+   compensations. Every revision is kept with its delta and what the plan did. Started
+   items flagged ``soft_ponr`` in a touched bundle do not refuse it: each is a warning.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable
 
 from ..domain.loaded_catalog import LoadedCatalog
 from ..domain.ids import new_id
@@ -28,8 +32,10 @@ from ..domain.orders import ItemInput, OrderItem, validate_items, with_asset_ids
 from ..domain.revisions import kept_work, line_delta, touched_roots
 from ..domain.stored_plan import NewPlanItem
 from ..domain.rules import (AMENDABLE_ORDER_STATES, ItemIsPastPointOfNoReturn, OrderIsNotAmendable,
-                            RevisionIsStale, RevisionSuperseded, check_point_of_no_return)
+                            PastPonrWithoutCompensation, RevisionIsStale, RevisionSuperseded,
+                            check_changes_allowed, without_undo, passed_soft_ponr, past_point_of_no_return)
 from ..engine import locks, order_state
+from ..domain.service_levels import apply_learned
 from ..engine.plan_order import plan_items
 from ..engine.transitions import transition_item
 from .changes import withdraw
@@ -47,10 +53,27 @@ class AmendOrder:
     body: dict[str, Any] = field(default_factory=dict)
     revision: int | None = None  # the supplemental order's number; default: the next one
     actor: str = "anonymous"
+    # set: an operator forces the change past the point of no return, for this reason
+    force_reason: str | None = None
 
 
-def amend(store: Store, catalog: LoadedCatalog, cmd: AmendOrder) -> int:
-    """Queue and apply a revision. Returns the order's revision number after it."""
+@dataclass(frozen=True)
+class Amended:
+    revision: int  # the order's revision number after it
+    warnings: list[dict[str, str]] = field(default_factory=list)  # {"field", "message"}: soft PONRs passed
+
+
+def amend(store: Store, catalog: LoadedCatalog, cmd: AmendOrder, *,
+          catalog_of: Callable[[str | None], LoadedCatalog] | None = None) -> Amended:
+    """Queue and apply a revision. Returns the order's revision number after it, and the
+    warnings of the soft points of no return it passed. With ``catalog_of`` (version ->
+    catalog), the order is revised with the catalog version it was decomposed with, not
+    ``catalog`` (a catalog deployed since changes new orders, not the ones in flight)."""
+    if catalog_of is not None:
+        with store.read() as uow:
+            order = uow.orders.get(cmd.order_id)
+        if order is not None:
+            catalog = catalog_of(order["catalog_version"])
     revision_id = queue_revision(store, catalog, cmd)
     try:
         apply_revisions(store, catalog, cmd.order_id)
@@ -60,11 +83,13 @@ def amend(store: Store, catalog: LoadedCatalog, cmd: AmendOrder) -> int:
         row = uow.changes.revision(revision_id)
         order = uow.orders.get(cmd.order_id)
     if row["status"] == "applied":
-        return order["revision"]
+        return Amended(order["revision"], list((row["plan_actions"] or {}).get("warnings") or []))
     if row["status"] == "superseded":
         raise RevisionSuperseded(row["number"], order["revision"])
     refusal = row["plan_actions"] or {}
     if refusal.get("blocking"):
+        if refusal.get("uncompensated"):
+            raise PastPonrWithoutCompensation(refusal["blocking"], "amend")
         raise ItemIsPastPointOfNoReturn(refusal["blocking"], "amend")
     raise DomainError(detail=row["reason"] or "The revision was refused.",
                       issues=[Issue(i["field"], i["message"]) for i in refusal.get("issues", [])],
@@ -87,11 +112,16 @@ def queue_revision(store: Store, catalog: LoadedCatalog, cmd: AmendOrder) -> str
                                   "its offering") for n, i in enumerate(items) if i.offering_id is None])
     if items and cmd.order_id and order["customer_id"] is None:
         raise InvalidOrder([Issue("relatedParty", "a party with role 'customer' is required")])
-    # an item kept from the order keeps the asset it adds; a new item gets a new one
-    kept = {i["id"]: i.get("asset_id") for i in order["items"]}
-    items = [replace(i, asset_id=kept[i.id]) if kept.get(i.id) and i.action == "add" else i
-             for i in items]
+    # an item kept from the order keeps the asset it adds; a new item gets a new one, and so
+    # does an item whose id now names another offering (it is another product, not a change)
+    kept = {i["id"]: (i.get("asset_id"), i.get("offering_id")) for i in order["items"]}
+    items = [replace(i, asset_id=kept[i.id][0])
+             if i.id in kept and kept[i.id][0] and kept[i.id][1] == i.offering_id and i.action == "add"
+             else i for i in items]
     items = [i if i.asset_id or i.action != "add" else with_asset_ids([i], new_id)[0] for i in items]
+    # an item created non-amendable stays so, whatever the amendment says
+    locked = {i["id"] for i in order["items"] if i.get("changes_allowed", True) is False}
+    items = [replace(i, changes_allowed=False) if i.id in locked else i for i in items]
     number = cmd.revision if cmd.revision is not None else \
         max([order["revision"]] + [q["number"] for q in queued]) + 1
     if number <= order["revision"] or any(q["number"] == number for q in queued):
@@ -100,7 +130,7 @@ def queue_revision(store: Store, catalog: LoadedCatalog, cmd: AmendOrder) -> str
     with store.uow() as uow:
         row = {"id": new_id(), "order_id": cmd.order_id, "number": number, "status": "queued",
                "body": cmd.body, "items": [i.as_dict() for i in items], "actor": cmd.actor,
-               "created_at": uow.clock.now()}
+               "force_reason": cmd.force_reason, "created_at": uow.clock.now()}
         uow.changes.add_revision(row)
         uow.events.add("ProductOrderRevisionQueuedEvent", {"order": cmd.order_id, "revision": number,
                                                            "actor": cmd.actor},
@@ -133,7 +163,8 @@ def apply_revisions(store: Store, catalog: LoadedCatalog, order_id: str) -> None
             uow.changes.decide_revision(newest["id"], "refused", now, reason=exc.detail,
                                         plan_actions={"kind": exc.kind, "blocking": [
                                             {k: i[k] for k in ("id", "key", "name", "state", "root_item_ids")}
-                                            for i in exc.items]})
+                                            for i in exc.items],
+                                            "uncompensated": isinstance(exc, PastPonrWithoutCompensation)})
             _event(uow, order_id, newest["number"], "refused", exc.detail)
         except DomainError as exc:
             uow.changes.decide_revision(newest["id"], "refused", now, reason=exc.detail, plan_actions={
@@ -170,22 +201,42 @@ def _revise(uow: UnitOfWork, catalog: LoadedCatalog, order: dict[str, Any], rev:
     cat = catalog.catalog
     old_rev, new_rev = order["revision"], rev["number"]
     new_items = [OrderItem.from_dict(d) for d in rev["items"]]
+    # planned against the installed base as before the order: without the assets it created,
+    # nor the changes its completed bundles recorded (a revision restores those it withdraws)
+    rows = locks.lock_order_items(uow, order["id"])
+    recorded = [record for r in sorted((r for r in rows if r["state"] == ItemState.COMPLETED
+                                        and r["spec"].recorded), key=lambda r: r["finished_at"])
+                for record in r["spec"].recorded]
     installed = (uow.inventory.snapshot(order["customer_id"], excluding_order=order["id"])
-                 if order["customer_id"] else None)
+                 .before(recorded, order_id=order["id"]) if order["customer_id"] else None)
     lines, plan = plan_items(new_items, cat, order["customer_id"], installed or installed_base(None, None),
                              order["id"])
+    apply_learned(plan.items, lines, uow.service_levels.learned())  # as placement plans
     old_lines = uow.orders.lines(order["id"], old_rev)
     delta = line_delta(old_lines, lines, cat)
     touched = touched_roots(order["items"], rev["items"], delta, old_lines, lines)
-    rows = locks.lock_order_items(uow, order["id"])
     current = [r for r in rows if r["revision"] == old_rev]
-    check_point_of_no_return(current, touched, "amend")
+    check_changes_allowed(order["items"], touched, rev["items"])
+    passed = past_point_of_no_return(current, touched)
+    if passed and not rev.get("force_reason"):
+        raise ItemIsPastPointOfNoReturn(passed, "amend")
+    warnings = [{"field": i["id"], "message": f"{i['name']} ({i['state']}) is a soft point of no return "
+                 f"of order item(s) {', '.join(i['root_item_ids'])}: its work is changed after it started"}
+                for i in passed_soft_ponr(current, touched)]
 
     # --- which current items the new revision keeps -------------------------------------
     planned = {p.key: p for p in plan.items}
     undoing = [r["id"] for r in rows if r["spec"].compensates
                and r["state"] not in (ItemState.COMPLETED, ItemState.SKIPPED, ItemState.CANCELLED)]
     kept = kept_work(current, planned, set(delta.changed) | set(delta.removed), touched)
+    if passed:  # forced: the points of no return whose work is withdrawn must say how to undo it
+        withdrawn = {r["id"] for r in kept.stopping}
+        passed = [i for i in passed if i["id"] in withdrawn]
+        if without_undo(passed):
+            raise PastPonrWithoutCompensation(without_undo(passed), "amend")
+        uow.events.add("ProductOrderForcedChangeEvent", {
+            "order": order["id"], "revision": new_rev, "actor": rev["actor"], "reason": rev["force_reason"],
+            "items": sorted(i["id"] for i in passed)}, now, order_id=order["id"])
     carried, stopping, fresh_keys = kept.carried, kept.stopping, kept.fresh
 
     cause = f"revision {new_rev}"
@@ -242,5 +293,6 @@ def _revise(uow: UnitOfWork, catalog: LoadedCatalog, order: dict[str, Any], rev:
     actions = {"kept": sorted(r["key"] for r in carried.values()),
                "new": sorted(fresh_keys), "cancelled": done["cancelled"],
                "left_running": done["running"], "kept_done": done["kept"],
-               "compensations": done["compensations"]}
+               "compensations": done["compensations"], "restored": done["restored"],
+               "warnings": warnings, "forced": sorted(i["id"] for i in passed)}
     return delta.as_dict() | {"touched_roots": sorted(touched)}, actions

@@ -5,7 +5,8 @@ The order goes ``assessingCancellation`` -> ``pendingCancellation``. Work not st
 work in fallout is cancelled (fallout discarded); completed work is compensated in reverse
 order of execution, as its items' strategies say; work running now finishes first (its
 outcome is kept, then compensated). When nothing is left open, the order is ``cancelled``
-and its cancellation request ``done``. Refused past the point of no return: the request ends
+and its cancellation request ``done``. Work discarded from fallout leaves a ``resolve-fallout``
+task (engine/tasks.py): its systems may hold half-done work someone must check. Refused past the point of no return: the request ends
 ``terminatedWithError`` with the reason, and the order carries on.
 """
 
@@ -16,9 +17,11 @@ from typing import Any
 from ..domain.ids import new_id
 from ..engine.conflicts import retrying
 from ..domain.errors import DomainError, NotFound
-from ..domain.lifecycle import OrderState
-from ..domain.rules import AMENDABLE_ORDER_STATES, OrderIsNotAmendable, check_point_of_no_return
+from ..domain.lifecycle import ItemState, OrderState
+from ..domain.rules import (AMENDABLE_ORDER_STATES, OrderIsNotAmendable, check_changes_allowed,
+                            check_point_of_no_return)
 from ..engine import locks, order_state
+from ..engine.tasks import create_resolve_fallout_task
 from ..engine.transitions import transition_order
 from .changes import withdraw
 from ..engine.ports import Store, UnitOfWork
@@ -46,7 +49,10 @@ def cancel_in(uow: UnitOfWork, order: dict[str, Any], reason: str) -> str:
     order = transition_order(uow, order, OrderState.ASSESSING_CANCELLATION, reason)
     order = transition_order(uow, order, OrderState.PENDING_CANCELLATION, reason,
                              state_reason=reason)
+    in_fallout = [r for r in current if r["state"] == ItemState.FALLOUT and not r["spec"].compensates]
     withdraw(uow, current, order["revision"], f"order cancelled: {reason}", cancelling=True)
+    if in_fallout:  # their systems may hold half-done work: someone checks them
+        create_resolve_fallout_task(uow, order, in_fallout, f"order cancelled: {reason}")
     order_state.settle_order(uow, order["id"])
     return uow.orders.get(order["id"])["state"]
 
@@ -64,6 +70,8 @@ def request_cancellation(store: Store, order_id: str, reason: str | None, body: 
         uow.changes.add_cancel(request)
         uow.changes.update_cancel(request["id"], state="inProgress")
         try:
+            # TMF622 changesAllowed false: no supplemental order, and a cancellation is one
+            check_changes_allowed(order["items"], {i["id"] for i in order["items"]}, what="cancelled")
             state = cancel_in(uow, order, reason or "cancelled by the customer")
         except DomainError as exc:
             uow.rollback()

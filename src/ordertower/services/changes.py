@@ -1,13 +1,20 @@
 """What an amendment or a cancellation does with work already planned (shared by both).
 
 - Work not started (pending, ready, on hold, retrying) and work in fallout is ``cancelled``.
-- A task or a wait nobody needs any more is withdrawn (``waiting -> cancelled``).
+- A task or a wait nobody needs any more is withdrawn (``waiting -> cancelled``); whoever held
+  the task is notified (``TaskWithdrawnEvent`` and a note on the task: engine/tasks.py).
 - Work running now (or an asynchronous request in flight) finishes: its outcome is kept and
   reconciled (its compensation, if any, waits for it).
 - Completed work follows its item's compensation strategy: ``undo`` runs its compensation,
   ``manual`` makes a task to undo it by hand, ``ignore`` and ``redo`` leave it (``redo``
   means the new revision runs the work again with the new data).
 - Compensations run in reverse order of execution: each waits for the one undoing later work.
+- Each piece of work is undone once, by an item named after it (``domain.revisions.undo_of``):
+  an item whose undoing is already planned is not undone again.
+- A completed ``assetize`` item (what a bundle recorded in the installed base) is restored at
+  once, in the same transaction: assets it created are terminated, attributes and inventory
+  items it changed get their previous values back (``inventory.restoring_changes``), and the
+  item is ``compensated``. An ``assetize`` still running records nothing when it ends.
 """
 
 from __future__ import annotations
@@ -16,9 +23,9 @@ from typing import Any
 
 from ..domain.ids import new_id
 from ..domain.lifecycle import ItemState
-from ..domain.item_spec import ItemSpec
-from ..domain.planning import PlannedItem
+from ..domain.revisions import undo_of
 from ..domain.stored_plan import NewPlanItem
+from ..engine.tasks import withdraw_task
 from ..engine.transitions import transition_item
 from ..engine.ports import UnitOfWork
 
@@ -31,7 +38,10 @@ def strategy(row: dict[str, Any]) -> str:
 
 def needs_undoing(row: dict[str, Any], cancelling: bool) -> bool:
     """``undo`` and ``manual`` always; ``redo`` only when the order is cancelled (there is no
-    new data to run it with) and it declares a compensation; ``ignore`` never."""
+    new data to run it with) and it declares a compensation; ``ignore`` never. Work whose
+    undoing is already planned is never undone twice."""
+    if row["spec"].compensated_by is not None:
+        return False
     how = strategy(row)
     return how in ("undo", "manual") or (cancelling and how == "redo"
                                          and row["spec"].compensation is not None)
@@ -44,9 +54,17 @@ def withdraw(uow: UnitOfWork, rows: list[dict[str, Any]], revision: int, cause: 
     Returns what was done: ids cancelled, left running, kept, and the compensation rows
     created (in ``revision``), chained in reverse order of execution."""
     now = uow.clock.now()
-    done: dict[str, Any] = {"cancelled": [], "running": [], "kept": [], "compensations": []}
+    done: dict[str, Any] = {"cancelled": [], "running": [], "kept": [], "compensations": [],
+                            "restored": []}
     to_undo: list[dict[str, Any]] = []
+    recorded = [r for r in rows if r["state"] == ItemState.COMPLETED and r["spec"].recorded]
+    far_future = now.replace(year=9999)
+    for row in sorted(recorded, key=lambda r: (r["finished_at"] or far_future), reverse=True):
+        _restore_installed_base(uow, row, cause)
+        done["restored"].append(row["id"])
     for row in rows:
+        if row["id"] in done["restored"]:
+            continue
         if row["spec"].compensates:
             continue  # an undoing under way is never withdrawn: it must happen
         state = row["state"]
@@ -56,8 +74,8 @@ def withdraw(uow: UnitOfWork, rows: list[dict[str, Any]], revision: int, cause: 
             done["cancelled"].append(row["id"])
         elif state == ItemState.WAITING and row["type"] in ("manual", "wait"):
             task = uow.orchestration.task_for_item(row["id"])
-            if task is not None:
-                uow.orchestration.update_task(task["id"], state="cancelled")
+            if task is not None:  # whoever holds it is told (event and note), never left guessing
+                withdraw_task(uow, task, cause)
             transition_item(uow, row, ItemState.CANCELLED, cause)
             done["cancelled"].append(row["id"])
         elif state in (ItemState.RUNNING, ItemState.WAITING):
@@ -70,7 +88,6 @@ def withdraw(uow: UnitOfWork, rows: list[dict[str, Any]], revision: int, cause: 
             else:
                 done["kept"].append(row["id"])
     # reverse order of execution: work still running finishes last, so it is undone first
-    far_future = now.replace(year=9999)
     to_undo.sort(key=lambda r: (r["finished_at"] or far_future), reverse=True)
     previous: str | None = None
     offline = uow.orchestration.offline_systems() if to_undo else set()
@@ -78,7 +95,7 @@ def withdraw(uow: UnitOfWork, rows: list[dict[str, Any]], revision: int, cause: 
         waits_for = [row["id"]] if row["state"] in (ItemState.RUNNING, ItemState.WAITING) else []
         if previous:
             waits_for.append(previous)
-        planned = _undo_of(row, revision, [uow.plan.key_of(d) for d in waits_for])
+        planned = undo_of(row, [uow.plan.key_of(d) for d in waits_for])
         comp = NewPlanItem.start(planned, id=new_id(), revision=revision,
                                  position=100_000 + row["position"],
                                  open_dependencies=len(waits_for), offline_systems=offline)
@@ -98,16 +115,13 @@ def withdraw(uow: UnitOfWork, rows: list[dict[str, Any]], revision: int, cause: 
     return done
 
 
-def _undo_of(row: dict[str, Any], revision: int, depends_on: list[str]) -> PlannedItem:
-    """The plan item that undoes ``row`` in ``revision``: its declared compensation, or a
-    manual task in the compensation queue (strategy ``manual``)."""
-    spec = row["spec"]
-    manual = strategy(row) == "manual"
-    return PlannedItem(
-        key=f"{row['key']}~undo@{revision}", line_id=row["line_id"],
-        step_id=f"{row['step_id']}-undo", name=f"Undo: {row['name']}",
-        type="manual" if manual else "callout", system=None if manual else row["system"],
-        ponr=False, depends_on=depends_on, root_item_ids=row["root_item_ids"],
-        spec=ItemSpec(request=None if manual else spec.compensation, retry=spec.retry,
-                      queue=spec.compensation_queue if manual else None, compensate="ignore",
-                      compensates=row["id"], line_revision=row["revision"]))
+def _restore_installed_base(uow: UnitOfWork, row: dict[str, Any], cause: str) -> None:
+    """Undo what a completed ``assetize`` item recorded, newest change first."""
+    now = uow.clock.now()
+    order = uow.orders.get(row["order_id"])
+    for record in reversed(row["spec"].recorded):
+        for kind, payload in uow.inventory.restore_change(order, dict(record), now):
+            uow.events.add(kind, payload, now, order_id=row["order_id"])
+    undoing = transition_item(uow, row, ItemState.COMPENSATING, f"{cause}: installed base to restore")
+    transition_item(uow, undoing, ItemState.COMPENSATED, f"{cause}: installed base restored")
+

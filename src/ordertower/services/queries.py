@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ..domain.errors import NotFound
@@ -21,6 +22,47 @@ def list_orders(store: Store, filters: dict[str, Any], offset: int, limit: int):
         orders, total = uow.orders.list(filters, offset, limit)
         plans = {o["id"]: uow.plan.for_order(o["id"], o["revision"]) for o in orders}
         return orders, plans, total
+
+
+def search_orders(store: Store, limit: int = 100, **filters: Any) -> list[dict[str, Any]]:
+    """The newest orders matching the filters (``OrderRepository.search``)."""
+    with store.read() as uow:
+        return uow.orders.search(limit=limit, **filters)
+
+
+def plan_at(store: Store, order_id: str, at: datetime):
+    """The order's plan as it stood at ``at``, rebuilt from its events (domain/plan_at.py);
+    None before the order existed."""
+    from ..domain.plan_at import ITEM_EVENT, ORDER_EVENT, REVISION_EVENT, plan_at as rebuild
+
+    with store.read() as uow:
+        order = uow.orders.get(order_id)
+        if order is None:
+            raise NotFound("product order", order_id)
+        items = uow.plan.for_order(order_id)
+        events = uow.events.for_order(order_id, (ITEM_EVENT, ORDER_EVENT, REVISION_EVENT))
+    return order, rebuild(order, items, events, at)
+
+
+def decomposition_tree(store: Store, catalog, order_id: str) -> list[dict[str, Any]]:
+    """The order's decomposition as a tree (domain/lineage_tree.py) from its stored lines;
+    how each value was mapped comes from decomposing its items again with the catalog when
+    the order was placed with this catalog version (else it is left out)."""
+    from ..domain.decomposition import decompose
+    from ..domain.errors import DomainError
+    from ..domain.lineage_tree import tree
+    from ..domain.orders import OrderItem
+
+    order, lines = decomposition(store, order_id)
+    how: dict[str, dict[str, str]] = {}
+    if order["catalog_version"] == catalog.version:
+        try:
+            items = [OrderItem.from_dict(i) for i in order["items"]]
+            how = decompose(items, catalog.catalog, order["customer_id"], None, order_id=order_id,
+                            trace=True).mapping_notes
+        except (DomainError, KeyError, TypeError, ValueError):
+            how = {}
+    return tree(order["items"], lines, how)
 
 
 def decomposition(store: Store, order_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -64,30 +106,6 @@ def list_assets(store: Store, filters: dict[str, Any], offset: int, limit: int):
         return uow.assets.list(filters, offset, limit)
 
 
-def jeopardy(store: Store) -> list[dict[str, Any]]:
-    from ..domain.jeopardy import LEVELS
-
-    out = []
-    with store.read() as uow:
-        for order_id in uow.orders.open_ids():
-            order = uow.orders.get(order_id)
-            items = [i for i in uow.plan.for_order(order_id, order["revision"])
-                     if (i["jeopardy"] or "GREEN") != "GREEN"]
-            if (order["jeopardy"] or "GREEN") == "GREEN" and not items:
-                continue
-            out.append({
-                "order": order_id, "jeopardy": order["jeopardy"] or "GREEN", "state": order["state"],
-                "projected_completion": order["projected_completion"].isoformat()
-                if order["projected_completion"] else None,
-                "requested_completion": order["requested_completion_date"].isoformat()
-                if order["requested_completion_date"] else None,
-                "items": [{"id": i["id"], "key": i["key"], "name": i["name"], "state": i["state"],
-                           "jeopardy": i["jeopardy"], "expected_duration_s": i["expected_duration_s"],
-                           "started_at": i["started_at"].isoformat() if i["started_at"] else None}
-                          for i in items]})
-    return sorted(out, key=lambda o: -LEVELS[o["jeopardy"]])
-
-
 def inventory(store: Store, customer_id: str | None, status: str | None = None,
               asset_id: str | None = None) -> list[dict[str, Any]]:
     """Technical inventory items (the installed base), by customer and/or asset."""
@@ -100,3 +118,9 @@ def revisions(store: Store, order_id: str) -> list[dict[str, Any]]:
         if uow.orders.get(order_id) is None:
             raise NotFound("product order", order_id)
         return uow.changes.revisions(order_id)
+
+
+def audit_log(store: Store, filters: dict[str, Any], offset: int, limit: int):
+    """Who did what: every event (state changes, operator actions, keys) with its actor."""
+    with store.read() as uow:
+        return uow.events.audit(filters, offset, limit)

@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ordertower.domain.input_parsers import whole_number
 from ordertower.simulators.state import (
     DEFAULT_SYSTEMS,
     MAX_RAW_BODY_CHARS,
@@ -40,6 +41,7 @@ CALLBACK_RETRIES = 3
 CALLBACK_BACKOFF_S = 0.05
 FULFILLMENT_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+MAX_RECORDED_LIMIT = 10**9
 
 
 def problem(
@@ -70,8 +72,18 @@ def _parse_body(raw: bytes) -> tuple[Any, str | None]:
         return None, None
     try:
         return json.loads(raw), None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, raw.decode("utf-8", errors="replace")[:MAX_RAW_BODY_CHARS]
+
+
+# the roles of ordertower's keys that may read callback tokens in the request log; a viewer
+# or agent sees them redacted. Without access control (no role on the request) all is shown.
+ROLES_SEEING_TOKENS = ("operator", "admin")
+
+
+def _sees_tokens(request: Request) -> bool:
+    role = getattr(request.state, "role", None)
+    return role is None or role in ROLES_SEEING_TOKENS
 
 
 def _default_client() -> httpx.AsyncClient:
@@ -146,12 +158,16 @@ def create_simulators_app(
     systems: Sequence[str] = DEFAULT_SYSTEMS,
     *,
     callback_client_factory: CallbackClientFactory | None = None,
+    callback_prefix: str | None = None,
 ) -> FastAPI:
     """Build the simulators app for ``systems``.
 
     ``callback_client_factory`` builds the ``httpx.AsyncClient`` that posts asynchronous
     replies (tests inject one with an ASGI or mock transport); by default
     ``httpx.AsyncClient(timeout=5)``. The registry and dispatcher are on ``app.state``.
+    ``callback_prefix``: asynchronous replies go only to URLs that start with it (serve
+    gives its own callback route), so that no client makes the simulators post elsewhere
+    (a request naming another callback URL is refused with 400 and changes nothing).
     """
     registry = SimulatorRegistry(systems)
     dispatcher = CallbackDispatcher(callback_client_factory)
@@ -194,13 +210,14 @@ def create_simulators_app(
         raw_limit = request.query_params.get("limit")
         limit: int | None = None
         if raw_limit is not None:
-            if not raw_limit.isdigit():
+            try:
+                limit = whole_number(raw_limit, 0, MAX_RECORDED_LIMIT)
+            except ValueError as exc:
                 return problem(
-                    422, "limit must be a whole number.", kind="invalid-query",
-                    errors=[FieldError("limit", "must be an integer >= 0")],
+                    422, f"limit: {exc}.", kind="invalid-query",
+                    errors=[FieldError("limit", str(exc))],
                 )
-            limit = int(raw_limit)
-        return state.snapshot(limit)
+        return state.snapshot(limit, show_tokens=_sees_tokens(request))
 
     @app.put("/{system}")
     async def change_settings(system: str, request: Request) -> Any:
@@ -210,7 +227,7 @@ def create_simulators_app(
             return _unknown_system(system)
         try:
             patch = json.loads(await request.body())
-        except ValueError:
+        except (ValueError, RecursionError):
             return problem(
                 400, "The body is not valid JSON.", kind="malformed-json",
                 errors=[FieldError("body", "malformed JSON")],
@@ -241,6 +258,13 @@ def create_simulators_app(
         if state is None:
             return _unknown_system(system)
         body, raw_body = _parse_body(await request.body())
+        wanted = _callback_url(body, request)
+        if callback_prefix is not None and wanted is not None and not wanted.startswith(callback_prefix):
+            return problem(
+                400, f"Asynchronous replies go to ordertower's callback route only "
+                     f"({callback_prefix}...); nothing was recorded.", kind="bad-callback-url",
+                errors=[FieldError("callback_url", f"must start with {callback_prefix}")],
+            )
         key = request.headers.get("idempotency-key")
         rel_path = "/" + path
         entry = state.record(
@@ -284,7 +308,7 @@ def create_simulators_app(
                 state.remember_reply(rel_path, key, reply)
         entry["response_id"] = reply.body["id"]
 
-        callback_url = _callback_url(body, request) if state.settings.async_reply else None
+        callback_url = wanted if state.settings.async_reply else None
         if callback_url is not None:
             dispatcher.schedule(
                 state, entry, callback_url, {"status": "completed", "result": reply.body},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import random
 import uuid
 from collections import OrderedDict, deque
@@ -24,6 +25,23 @@ MAX_CALLBACK_ERRORS = 1_000
 MAX_IDEMPOTENT_REPLIES = 100_000
 MAX_RAW_BODY_CHARS = 2_000
 MAX_DELAY_MS = 600_000
+
+
+# a callback URL's last segment is its single-use token: a credential
+_CALLBACK_TOKEN = re.compile(r"(/callbacks/)[^/?#\s\"']+")
+REDACTED = "[redacted]"
+_SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key")
+
+
+def redact_tokens(value: Any) -> Any:
+    """``value`` (a recorded request, its body...) with every callback token replaced."""
+    if isinstance(value, str):
+        return _CALLBACK_TOKEN.sub(r"\1" + REDACTED, value)
+    if isinstance(value, dict):
+        return {k: redact_tokens(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_tokens(v) for v in value]
+    return value
 
 
 def utc_now_iso() -> str:
@@ -66,6 +84,9 @@ class SettingsError(Exception):
         self.errors = errors
 
 
+MAX_COUNT = 10**9
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -81,8 +102,8 @@ def _check_delay(value: object) -> str | None:
 def _check_count(value: object) -> str | None:
     if not _is_int(value):
         return "must be an integer"
-    if value < 0:  # type: ignore[operator]
-        return "must be 0 or more"
+    if not 0 <= value <= MAX_COUNT:  # type: ignore[operator]
+        return f"must be between 0 and {MAX_COUNT}"
     return None
 
 
@@ -99,7 +120,9 @@ def _check_bool(value: object) -> str | None:
 
 
 def _check_seed(value: object) -> str | None:
-    return None if value is None or _is_int(value) else "must be an integer or null"
+    if value is None or (_is_int(value) and abs(value) < 2**63):  # type: ignore[arg-type]
+        return None
+    return "must be an integer (below 2**63 in size) or null"
 
 
 _VALIDATORS: dict[str, Callable[[object], str | None]] = {
@@ -230,7 +253,9 @@ class SystemState:
             "idempotency_key": idempotency_key,
             "body": body,
             "raw_body": raw_body,
-            "headers": dict(headers),
+            # credentials a caller sent are never kept, for anyone to read
+            "headers": {k: (REDACTED if k.lower() in _SECRET_HEADERS else v)
+                        for k, v in headers.items()},
             "received_at": utc_now_iso(),
             "status": None,
             "replayed": False,
@@ -277,17 +302,19 @@ class SystemState:
             }
         )
 
-    def snapshot(self, limit: int | None = None) -> dict[str, Any]:
-        """What ``GET /{system}`` shows: settings, the last ``limit`` requests, callback errors."""
+    def snapshot(self, limit: int | None = None, *, show_tokens: bool = True) -> dict[str, Any]:
+        """What ``GET /{system}`` shows: settings, the last ``limit`` requests, callback errors;
+        callback tokens only when ``show_tokens``."""
         requests = list(self.requests)
         if limit is not None:
             requests = requests[-limit:] if limit else []
-        return {
+        shown = {
             "system": self.name,
             "settings": self.settings.as_dict(),
             "requests": requests,
             "callback_errors": list(self.callback_errors),
         }
+        return shown if show_tokens else redact_tokens(shown)
 
 
 class SimulatorRegistry:

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from ...domain.catalog import Request, RetryPolicy
+from ...domain.catalog import Attribute, Request, RetryPolicy
 from ...domain.item_spec import EditedRequest, ItemSpec
 
 _FIELDS = {f.name for f in fields(ItemSpec)}
@@ -31,6 +31,10 @@ def spec_to_json(spec: ItemSpec) -> dict[str, Any]:
             value = {"body": value.body}
         elif name in ("outputs", "installed_base"):
             value = dict(value)
+        elif name == "fields":
+            value = [f.model_dump(mode="json", exclude_none=True) for f in value]
+        elif name == "recorded":
+            value = [dict(r) for r in value]
         out[name] = value
     return out
 
@@ -46,6 +50,10 @@ def spec_from_json(data: dict[str, Any] | None) -> ItemSpec:
             value = EditedRequest(value.get("body"))
         elif name in ("outputs", "installed_base"):
             value = MappingProxyType(dict(value))
+        elif name == "fields":
+            value = tuple(Attribute.model_validate(f) for f in value)
+        elif name == "recorded":
+            value = tuple(value)
         values[name] = value
     return ItemSpec(**values)
 

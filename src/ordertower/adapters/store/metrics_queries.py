@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from ...domain.jeopardy import GREEN
 from ...domain.lifecycle import FINAL_ORDER_STATES, ItemState
-from .tables import orders, plan_items
+from .tables import orders, plan_items, system_states
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,9 @@ class Figures:
     fallout_by_system: dict[str, int]
     open_orders_by_jeopardy: dict[str, int]
     oldest_due_since: datetime | None  # when the longest-waiting claimable item became due
+    # system -> (manually offline, breaker state, consecutive transport failures); systems
+    # without a state row are online with a closed breaker
+    systems: dict[str, tuple[bool, str, int]] = field(default_factory=dict)
 
 
 def read_figures(engine: Engine, now: datetime) -> Figures:
@@ -43,6 +46,9 @@ def read_figures(engine: Engine, now: datetime) -> Figures:
             .where(plan_items.c.state.in_([ItemState.READY.value, ItemState.RETRYING.value]),
                    sa.or_(plan_items.c.not_before.is_(None), plan_items.c.not_before <= now))
         ).scalar_one_or_none()
+        states = conn.execute(sa.select(system_states.c.system, system_states.c.offline,
+                                        system_states.c.breaker_state,
+                                        system_states.c.breaker_failures)).all()
         conn.rollback()
     items = {(state, sys or ""): n for state, sys, n in by_item}
     jeopardy: dict[str, int] = {}
@@ -53,4 +59,5 @@ def read_figures(engine: Engine, now: datetime) -> Figures:
         oldest = datetime.fromisoformat(oldest)
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=now.tzinfo)
-    return Figures(dict(by_order_state), items, fallout, jeopardy, oldest)
+    return Figures(dict(by_order_state), items, fallout, jeopardy, oldest,
+                   {sys: (bool(off), state, failures) for sys, off, state, failures in states})

@@ -11,8 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from .tables import (callback_tokens, cancel_requests, operator_actions, order_revisions, queue_cursors,
-                     system_states, tasks)
+from .tables import (callback_tokens, cancel_requests, operator_actions, order_revisions, plan_items,
+                     queue_cursors, system_states, tasks)
 
 
 def _one(conn: Connection, query) -> dict[str, Any] | None:
@@ -68,6 +68,14 @@ class OrchestrationRepository:
             q = q.where(tasks.c.assignee == assignee)
         return [dict(r) for r in self.conn.execute(q.order_by(tasks.c.created_at, tasks.c.id)).mappings()]
 
+    def last_task_of(self, order_id: str, key: str) -> dict[str, Any] | None:
+        """The newest task of the order's plan items with this key (any revision): what an
+        earlier revision's same step left behind."""
+        return _one(self.conn, sa.select(tasks).join(plan_items, plan_items.c.id == tasks.c.item_id)
+                    .where(tasks.c.order_id == order_id, plan_items.c.order_id == order_id,
+                           plan_items.c.key == key, tasks.c.kind == "item")
+                    .order_by(tasks.c.created_at.desc(), tasks.c.id.desc()).limit(1))
+
     def open_tasks_by_member(self, queue: str) -> dict[str, int]:
         rows = self.conn.execute(sa.select(tasks.c.assignee, sa.func.count()).where(
             tasks.c.queue == queue, tasks.c.state.in_(["open", "claimed"]),
@@ -103,8 +111,11 @@ class OrchestrationRepository:
 
     # --- systems --------------------------------------------------------------------------
     def offline_systems(self) -> set[str]:
-        return set(self.conn.execute(sa.select(system_states.c.system)
-                                     .where(system_states.c.offline.is_(True))).scalars())
+        """Systems whose items are held: marked offline by an operator, or whose circuit
+        breaker is open or half-open (domain/breaker.py)."""
+        return set(self.conn.execute(sa.select(system_states.c.system).where(sa.or_(
+            system_states.c.offline.is_(True),
+            system_states.c.breaker_state != "closed"))).scalars())
 
     def system_states(self) -> dict[str, dict[str, Any]]:
         return {r["system"]: dict(r) for r in self.conn.execute(sa.select(system_states)).mappings()}
@@ -113,11 +124,42 @@ class OrchestrationRepository:
                          now: datetime) -> None:
         """Insert or update the system's row in one statement (two operators switching a
         system for the first time at once must not both insert)."""
-        values = {"offline": offline, "reason": reason, "changed_by": actor, "changed_at": now}
+        values: dict[str, Any] = {"offline": offline, "reason": reason, "changed_by": actor,
+                                  "changed_at": now}
+        if not offline:  # an operator's online vouches for the system: its breaker closes too
+            values |= BREAKER_CLOSED | {"breaker_changed_at": now}
         insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
         stmt = insert(system_states).values(system=system, **values)
         self.conn.execute(stmt.on_conflict_do_update(index_elements=[system_states.c.system],
                                                      set_=values))
+
+    # --- circuit breakers (domain/breaker.py, engine/breaker.py) ----------------------------
+    def breaker(self, system: str, *, for_update: bool = False,
+                skip_locked: bool = False) -> dict[str, Any] | None:
+        """The system's state row (its breaker and manual ``offline``), or None if it has none;
+        locked with ``for_update`` (after the order and items: engine/locks.py)."""
+        q = sa.select(system_states).where(system_states.c.system == system)
+        if for_update:
+            q = q.with_for_update(skip_locked=skip_locked)
+        return _one(self.conn, q)
+
+    def breakers_to_watch(self) -> list[dict[str, Any]]:
+        """State rows whose breaker is not closed, or counts failures."""
+        q = sa.select(system_states).where(sa.or_(system_states.c.breaker_state != "closed",
+                                                  system_states.c.breaker_failures > 0))
+        return [dict(r) for r in self.conn.execute(q.order_by(system_states.c.system)).mappings()]
+
+    def ensure_system_row(self, system: str, now: datetime) -> None:
+        """The system's state row exists (online, breaker closed) when this returns."""
+        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        self.conn.execute(insert(system_states).values(
+            system=system, offline=False, changed_at=now).on_conflict_do_nothing(
+            index_elements=[system_states.c.system]))
+
+    def save_breaker(self, system: str, values: dict[str, Any]) -> None:
+        """Write the breaker columns (``breaker_*``) of an existing, locked state row."""
+        self.conn.execute(system_states.update().where(system_states.c.system == system)
+                          .values(**values))
 
 
 class ChangeRepository:
@@ -159,3 +201,8 @@ class ChangeRepository:
 
     def update_cancel(self, cancel_id: str, **values: Any) -> None:
         self.conn.execute(cancel_requests.update().where(cancel_requests.c.id == cancel_id).values(**values))
+
+
+BREAKER_CLOSED: dict[str, Any] = {"breaker_state": "closed", "breaker_failures": 0,
+                                  "breaker_opened_at": None, "breaker_probe_until": None,
+                                  "breaker_trial_item": None}

@@ -10,11 +10,13 @@ from sqlalchemy.engine import Connection
 
 from ...domain.decomposition import FulfillmentLine
 from ...domain.ids import new_id
+from ...engine.actors import current_actor
 from ...domain.lifecycle import FINAL_ITEM_STATES, ItemState
 from ...domain.planning import Plan
+from ...domain.priority import claim_rank, order_priority
 from ...domain.stored_plan import NewPlanItem
 from .orchestration import OrchestrationRepository
-from .tables import (assets, events, fulfillment_lines, item_attempts, orders, plan_item_edges,
+from .tables import (CLAIMABLE, assets, events, fulfillment_lines, item_attempts, orders, plan_item_edges,
                      plan_items)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -101,6 +103,42 @@ class OrderRepository:
                                  .offset(offset).limit(limit)).mappings().all()
         return [dict(r) for r in rows], total
 
+    def newest_items(self, limit: int) -> list[dict[str, Any]]:
+        """The newest orders' ids, customers and validated items (catalog deploy --dry-run)."""
+        rows = self.conn.execute(sa.select(orders.c.id, orders.c.customer_id, orders.c["items"])
+                                 .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+                                 .limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
+
+    SEARCH_COLUMNS = ("id", "external_id", "state", "customer_id", "revision", "order_date",
+                      "requested_completion_date", "completion_date", "jeopardy",
+                      "projected_completion", "created_at", "updated_at")
+
+    def search(self, *, state: str | None = None, jeopardy: str | None = None,
+               customer: str | None = None, external_id: str | None = None,
+               created_from: datetime | None = None, created_to: datetime | None = None,
+               limit: int = 100) -> list[dict[str, Any]]:
+        """The newest orders matching every filter given (the console's order list), without
+        their bodies. ``jeopardy``: a level, or ``any`` for YELLOW and RED."""
+        q = sa.select(*(orders.c[name] for name in self.SEARCH_COLUMNS))
+        if state:
+            q = q.where(orders.c.state == state)
+        if jeopardy == "any":
+            q = q.where(orders.c.jeopardy.in_(("YELLOW", "RED")))
+        elif jeopardy:
+            q = q.where(orders.c.jeopardy == jeopardy)
+        if customer:
+            q = q.where(orders.c.customer_id == customer)
+        if external_id:
+            q = q.where(orders.c.external_id == external_id)
+        if created_from:
+            q = q.where(orders.c.created_at >= created_from)
+        if created_to:
+            q = q.where(orders.c.created_at < created_to)
+        rows = self.conn.execute(q.order_by(orders.c.created_at.desc(), orders.c.id.desc())
+                                 .limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
+
     def lines(self, order_id: str, revision: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             sa.select(fulfillment_lines)
@@ -131,6 +169,12 @@ class OrderRepository:
             self.conn.execute(fulfillment_lines.insert(), chunk)
 
 
+def _actor_of(payload: Any, acting: str) -> str:
+    """The actor a payload names (an operator action's), else whoever is acting now."""
+    named = payload.get("actor") if isinstance(payload, dict) else None
+    return named if isinstance(named, str) and named else acting
+
+
 class EventRepository:
     def __init__(self, conn: Connection):
         self.conn = conn
@@ -140,7 +184,9 @@ class EventRepository:
         self.add_many([{"type": type_, "payload": payload, "order_id": order_id, "item_id": item_id}], at)
 
     def add_many(self, rows: list[dict[str, Any]], at: datetime) -> None:
-        full = [{"event_id": new_id(), "occurred_at": at, "order_id": None, "item_id": None, **r}
+        acting = current_actor()
+        full = [{"event_id": new_id(), "occurred_at": at, "order_id": None, "item_id": None,
+                 "actor": _actor_of(r.get("payload"), acting), **r}
                 for r in rows]
         for chunk in _chunks(full):
             self.conn.execute(events.insert(), chunk)
@@ -155,6 +201,26 @@ class EventRepository:
         rows = self.conn.execute(sa.select(events).where(events.c.id > last_id)
                                  .order_by(events.c.id).limit(limit)).mappings().all()
         return [dict(r) for r in rows]
+
+    def audit(self, filters: dict[str, Any], offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """The audit log, newest first: events filtered by ``actor``, ``order``, ``action``
+        (the event type), ``from`` and ``to`` (occurred at, inclusive); the total and a page."""
+        where = []
+        if "actor" in filters:
+            where.append(events.c.actor == filters["actor"])
+        if "order" in filters:
+            where.append(events.c.order_id == filters["order"])
+        if "action" in filters:
+            where.append(events.c.type == filters["action"])
+        if "from" in filters:
+            where.append(events.c.occurred_at >= filters["from"])
+        if "to" in filters:
+            where.append(events.c.occurred_at <= filters["to"])
+        total = self.conn.execute(sa.select(sa.func.count()).select_from(events)
+                                  .where(*where)).scalar_one()
+        rows = self.conn.execute(sa.select(events).where(*where).order_by(events.c.id.desc())
+                                 .offset(offset).limit(limit)).mappings().all()
+        return total, [dict(r) for r in rows]
 
 
 class AssetRepository:
@@ -212,7 +278,14 @@ class PlanRepository:
     def insert_new(self, order_id: str, items: list[NewPlanItem], edges: list[dict[str, str]],
                    now: datetime) -> list[dict[str, Any]]:
         """Store new plan items and their edges; wakes workers when one starts ``ready``."""
+        priority = order_priority(self.conn.execute(sa.select(orders.c.body).where(
+            orders.c.id == order_id)).scalar())
+        aging = self.uow.priority_aging_s
         rows = [_row_of(order_id, item, now) for item in items]
+        for row in rows:
+            row["priority"] = priority
+            due = max(now, row["not_before"]) if row["not_before"] else now
+            row["claim_rank"] = claim_rank(due, priority, aging)
         for chunk in _chunks(rows):
             self.conn.execute(plan_items.insert(), chunk)
         for chunk in _chunks(edges):
@@ -279,12 +352,12 @@ class PlanRepository:
         limit less what already runs, across all workers).
         """
         due = sa.or_(plan_items.c.not_before.is_(None), plan_items.c.not_before <= now)
-        q = (sa.select(plan_items.c.id, plan_items.c.state)
-             .where(plan_items.c.state.in_([ItemState.READY.value, ItemState.RETRYING.value]), due))
+        q = sa.select(plan_items.c.id, plan_items.c.state).where(sa.text(CLAIMABLE), due)
         excluded = list(exclude_systems)
         if excluded:
             q = q.where(sa.or_(plan_items.c.system.is_(None), plan_items.c.system.not_in(excluded)))
-        q = q.order_by(plan_items.c.created_at, plan_items.c.position).limit(limit)
+        # the lowest claim rank first: higher priority, or longer due (domain/priority.py)
+        q = q.order_by(plan_items.c.claim_rank, plan_items.c.created_at, plan_items.c.position).limit(limit)
         q = q.with_for_update(skip_locked=True)
         picked = self.conn.execute(q).all()
         if capacity:
@@ -351,7 +424,16 @@ class PlanRepository:
         return out
 
     def update_item(self, item_id: str, expected_state: str, **values: Any) -> bool:
-        """Change an item if it is still in ``expected_state`` (guards against races)."""
+        """Change an item if it is still in ``expected_state`` (guards against races). An item
+        that becomes due (ready, or retrying at ``not_before``) takes its claim rank; one back
+        from hold or from a worker that let it go keeps the rank it had."""
+        keeps_rank = values.get("state") == ItemState.READY and expected_state in (
+            ItemState.ON_HOLD, ItemState.RUNNING)
+        if values.get("state") in (ItemState.READY, ItemState.RETRYING) and not keeps_rank:
+            now = self.uow.clock.now()
+            due = values.get("not_before") or now
+            values["claim_rank"] = claim_rank(max(due, now), 0, 0) \
+                + plan_items.c.priority * self.uow.priority_aging_s
         res = self.conn.execute(plan_items.update().where(
             plan_items.c.id == item_id, plan_items.c.state == expected_state).values(**values))
         return res.rowcount == 1
@@ -427,15 +509,7 @@ class PlanRepository:
 
     def in_fallout(self, system: str | None = None, error: str | None = None,
                    before: datetime | None = None, order_id: str | None = None) -> list[dict[str, Any]]:
-        q = sa.select(plan_items).where(plan_items.c.state == ItemState.FALLOUT.value)
-        if system:
-            q = q.where(plan_items.c.system == system)
-        if error:
-            q = q.where(plan_items.c.last_error.contains(error, autoescape=True))
-        if before:
-            q = q.where(plan_items.c.finished_at <= before)
-        if order_id:
-            q = q.where(plan_items.c.order_id == order_id)
+        q = in_fallout_where(sa.select(plan_items), system, error, before, order_id)
         q = q.order_by(plan_items.c.finished_at, plan_items.c.id)
         return [dict(r) for r in self.conn.execute(q).mappings().all()]
 
@@ -499,3 +573,18 @@ def _row_of(order_id: str, item: NewPlanItem, now: datetime) -> dict[str, Any]:
         "spec": p.spec, "not_before": item.not_before,
         "output": {"skipped": p.skip_reason} if p.skip_reason else None,
         "finished_at": now if p.skip_reason else None, "created_at": now, "updated_at": now}
+
+
+def in_fallout_where(q: sa.Select, system: str | None, error: str | None,
+                     before: datetime | None, order_id: str | None) -> sa.Select:
+    """``q`` restricted to the items in fallout that the fallout queue's filters select."""
+    q = q.where(plan_items.c.state == ItemState.FALLOUT.value)
+    if system:
+        q = q.where(plan_items.c.system == system)
+    if error:
+        q = q.where(plan_items.c.last_error.contains(error, autoescape=True))
+    if before:
+        q = q.where(plan_items.c.finished_at <= before)
+    if order_id:
+        q = q.where(plan_items.c.order_id == order_id)
+    return q

@@ -44,8 +44,8 @@ orders = sa.Table(
     "orders", metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("external_id", sa.String(200), index=True),
-    sa.Column("state", sa.String(32), nullable=False, index=True),
-    sa.Column("customer_id", sa.String(200), index=True),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("customer_id", sa.String(200)),
     sa.Column("catalog_version", sa.String(100), nullable=False),
     sa.Column("revision", sa.Integer, nullable=False, default=1),
     sa.Column("order_date", sa.String(40), nullable=False, index=True),
@@ -58,8 +58,17 @@ orders = sa.Table(
     sa.Column("related_orders", JSON),  # ids from productOrderRelationship
     sa.Column("jeopardy", sa.String(8)),
     sa.Column("projected_completion", UTCDateTime),
+    # TMF622 expectedCompletionDate: when the catalog's service levels say the order is done,
+    # fixed at placement (0014); jeopardy counts against it when no date was requested
+    sa.Column("expected_completion_date", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # lists are newest first, whatever they filter by (0011): each filter's index ends with
+    # the list's order, so a page reads 50 index entries, not every matching order
+    sa.Index("ix_orders_created_at_id", "created_at", "id"),
+    sa.Index("ix_orders_state_created_at_id", "state", "created_at", "id"),
+    sa.Index("ix_orders_customer_id_created_at_id", "customer_id", "created_at", "id"),
+    sa.Index("ix_orders_jeopardy_created_at_id", "jeopardy", "created_at", "id"),
 )
 
 fulfillment_lines = sa.Table(
@@ -84,6 +93,10 @@ fulfillment_lines = sa.Table(
     sa.Column("reason", sa.Text),
     sa.UniqueConstraint("order_id", "revision", "line_id"),
 )
+
+# the states a worker may claim, written as the claim query and its partial index both say it
+# (literal, so that SQLite and PostgreSQL see that the index covers the query)
+CLAIMABLE = "state IN ('ready', 'retrying')"
 
 plan_items = sa.Table(
     "plan_items", metadata,
@@ -116,8 +129,15 @@ plan_items = sa.Table(
     sa.Column("spec", ItemSpecJSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # the order's TMF622 priority (0 highest .. 4), and the claim order it gives: when the
+    # item became due (epoch seconds) plus priority x the aging interval (docs/orchestration.md)
+    sa.Column("priority", sa.SmallInteger, nullable=False, server_default="2"),
+    sa.Column("claim_rank", sa.Float, nullable=False, server_default="0"),
     sa.UniqueConstraint("order_id", "revision", "key"),
     sa.Index("ix_plan_items_claim", "state", "not_before"),
+    # the claim query walks the due items in claim order (partial: only what can be claimed)
+    sa.Index("ix_plan_items_claim_rank", "claim_rank", "created_at", "position",
+             postgresql_where=sa.text(CLAIMABLE), sqlite_where=sa.text(CLAIMABLE)),
 )
 
 plan_item_edges = sa.Table(
@@ -133,7 +153,7 @@ item_attempts = sa.Table(
     sa.Column("item_id", sa.String(64), sa.ForeignKey("plan_items.id"), nullable=False, index=True),
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("worker", sa.String(100)),
-    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False, index=True),  # (0011)
     sa.Column("duration_ms", sa.Integer, nullable=False),
     sa.Column("request", JSON),
     sa.Column("status_code", sa.Integer),
@@ -146,12 +166,14 @@ events = sa.Table(
     "events", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("event_id", sa.String(64), nullable=False, unique=True),
-    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("type", sa.String(100), nullable=False, index=True),  # (index: 0007)
     sa.Column("order_id", sa.String(64), index=True),
     sa.Column("item_id", sa.String(64)),
     sa.Column("payload", JSON, nullable=False),
-    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False, index=True),  # (index: 0007)
     sa.Column("published_at", UTCDateTime),
+    # who caused it (0007): an API key's name, "engine", "callback:<system>"; the audit log
+    sa.Column("actor", sa.String(200), index=True),
 )
 
 assets = sa.Table(
@@ -170,6 +192,10 @@ assets = sa.Table(
     sa.Column("terminated_at", UTCDateTime),  # (0003)
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # one instance of an order item of quantity N: its number, and its group (the asset id
+    # of the group's first instance) (0008)
+    sa.Column("instance", sa.Integer),
+    sa.Column("instance_of", sa.String(64)),
 )
 
 api_keys = sa.Table(
@@ -212,6 +238,53 @@ tasks = sa.Table(
     sa.Column("claimed_at", UTCDateTime),
     sa.Column("completed_at", UTCDateTime),
     sa.Column("completed_by", sa.String(200)),
+    # (0013) item: a manual plan item's; resolve-fallout: made when a cancellation discards
+    # items in fallout (completing it ends only the task). Due: from the scenario item's
+    # expected duration, or set by an operator. Notes: [{at, by, text}], oldest first.
+    sa.Column("kind", sa.String(24), nullable=False, server_default="item"),
+    sa.Column("due_at", UTCDateTime),
+    sa.Column("notes", JSON),
+)
+
+# --- people and fallout work (migration 0013) -------------------------------------------------
+
+# who belongs to which work queue: seeded from the catalog at start, then data (API, CLI); a
+# member removed keeps its row (removed_at) so that the next start does not seed it again
+queue_members = sa.Table(
+    "queue_members", metadata,
+    sa.Column("queue", sa.String(100), primary_key=True),
+    sa.Column("member", sa.String(200), primary_key=True, index=True),
+    sa.Column("source", sa.String(16), nullable=False),  # catalog | api
+    sa.Column("added_by", sa.String(200)),
+    sa.Column("added_at", UTCDateTime, nullable=False),
+    sa.Column("removed_at", UTCDateTime),
+)
+
+# the user or queue an item in fallout is assigned to (by hand, or by the rule named)
+fallout_assignments = sa.Table(
+    "fallout_assignments", metadata,
+    sa.Column("item_id", sa.String(64), sa.ForeignKey("plan_items.id"), primary_key=True),
+    sa.Column("order_id", sa.String(64), nullable=False),
+    sa.Column("user_name", sa.String(200), index=True),
+    sa.Column("queue", sa.String(100), index=True),
+    sa.Column("rule_id", sa.String(64)),
+    sa.Column("assigned_by", sa.String(200), nullable=False),
+    sa.Column("assigned_at", UTCDateTime, nullable=False),
+)
+
+# assignment rules of fallout, in ``position`` order: the first whose filters all match an
+# item going to fallout (system, error regular expression, technical product) assigns it
+fallout_rules = sa.Table(
+    "fallout_rules", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("system", sa.String(100)),
+    sa.Column("error", sa.String(500)),
+    sa.Column("product", sa.String(100)),
+    sa.Column("user_name", sa.String(200)),
+    sa.Column("queue", sa.String(100)),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
 queue_cursors = sa.Table(
@@ -240,6 +313,13 @@ system_states = sa.Table(
     sa.Column("reason", sa.Text),
     sa.Column("changed_by", sa.String(200)),
     sa.Column("changed_at", UTCDateTime, nullable=False),
+    # the circuit breaker (migration 0015; domain/breaker.py): closed | open | half-open
+    sa.Column("breaker_state", sa.String(16), nullable=False, server_default="closed"),
+    sa.Column("breaker_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("breaker_opened_at", UTCDateTime),
+    sa.Column("breaker_probe_until", UTCDateTime),
+    sa.Column("breaker_trial_item", sa.String(64)),
+    sa.Column("breaker_changed_at", UTCDateTime),
 )
 
 # --- the installed base (migration 0003) ----------------------------------------------------
@@ -272,6 +352,7 @@ order_revisions = sa.Table(
     sa.Column("plan_actions", JSON),
     sa.Column("reason", sa.Text),
     sa.Column("actor", sa.String(200)),
+    sa.Column("force_reason", sa.Text),  # set: forced past the point of no return, and why
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("decided_at", UTCDateTime),
 )
@@ -312,6 +393,21 @@ server_settings = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# Every catalog deployed (migration 0016): its files ({name: text}), their digest, the version
+# string orders record (``release``, e.g. ``2026.11.1+245195d32af5``), who deployed it and when.
+# The row with the highest id is the catalog new orders use; a rollback is a new row with the
+# files of an earlier one (adapters/store/catalog_versions.py).
+catalog_versions = sa.Table(
+    "catalog_versions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("release", sa.String(100), nullable=False, index=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("files", JSON, nullable=False),
+    sa.Column("deployed_by", sa.String(200), nullable=False),
+    sa.Column("deployed_at", UTCDateTime, nullable=False),
+    sa.Column("note", sa.Text),
+)
+
 # --- events out (migration 0006) ---------------------------------------------------------------
 
 # A TMF hub registration (listener) and its delivery state: one cursor per listener (the last
@@ -338,4 +434,21 @@ event_subscriptions = sa.Table(
     sa.Column("created_by", sa.String(200)),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# --- service levels (migration 0014) ------------------------------------------------------------
+
+# What the history says a scenario item takes on a system: the 80th percentile of the durations
+# (started_at to finished_at) of its newest completions, once it has enough of them. Written by
+# the workers' learning sweep (engine/service_levels.py); read when an order is planned. An
+# item of no system (auto, manual, milestone, wait) has system ''.
+learned_durations = sa.Table(
+    "learned_durations", metadata,
+    sa.Column("technical_product", sa.String(100), primary_key=True),
+    sa.Column("action", sa.String(16), primary_key=True),
+    sa.Column("step_id", sa.String(100), primary_key=True),
+    sa.Column("system", sa.String(100), primary_key=True),
+    sa.Column("completions", sa.Integer, nullable=False),
+    sa.Column("p80_s", sa.Float, nullable=False),
+    sa.Column("learned_at", UTCDateTime, nullable=False),
 )

@@ -1,38 +1,56 @@
-"""The ASGI application: API, simulators and (optionally) in-process workers."""
+"""The ASGI application: API, simulators, and the workers: child processes (``serve``:
+entrypoints/worker_processes.py) or, for tests and embedding, in-process workers."""
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 
 from ... import __version__
 from ...bootstrap import Container
 from ...domain.errors import Issue
-from . import catalog_explain
+from . import catalog_explain, catalog_versions, openapi_document
 from .large_requests import PauseCollectorForLargeBodies
-from . import callbacks, fallout, health, metrics, operations, problems, systems, tasks, tmf622, tmf637
+from . import callbacks, fallout, keys, health, metrics, operations, people, problems, systems, tasks, tmf622, tmf637
+from . import service_levels
 from .request_log import RequestLog
-from .access import BearerKeyMiddleware
+from .access import AccessControl
+from .route_roles import check_every_route
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..worker_processes import WorkerProcesses
 
 
-def create_app(container: Container, *, start_workers: bool = True) -> FastAPI:
+def create_app(container: Container, *, start_workers: bool = True,
+               worker_processes: "WorkerProcesses | None" = None) -> FastAPI:
+    """``start_workers``: run the container's workers in this process and event loop;
+    ``worker_processes``: start (and supervise, and stop) these child processes instead."""
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if start_workers:
             await container.start_workers()
+        if worker_processes is not None:
+            await worker_processes.start()
         try:
             yield
         finally:
+            if worker_processes is not None:
+                await worker_processes.stop()
             sims = getattr(app.state, "simulators", None)
             if sims is not None:
                 sims.state.callbacks.cancel_all()
             await container.stop()
+            app.state.health_probe.close()
 
     app = FastAPI(title="ordertower", version=__version__, lifespan=lifespan,
-                  description="Order management and orchestration (TMF622, TMF637, operations).")
+                  description="Order management and orchestration (TMF622, TMF637, operations).",
+                  generate_unique_id_function=openapi_document.operation_id)
     app.state.container = container
     app.state.start_workers = start_workers
+    app.state.worker_processes = worker_processes
+    app.state.health_probe = health.HealthProbe(container.store.engine)
     problems.install(app)
 
     @app.middleware("http")
@@ -40,12 +58,13 @@ def create_app(container: Container, *, start_workers: bool = True) -> FastAPI:
         """A NUL character has no place in a path or query (and PostgreSQL refuses it)."""
         if "\x00" in request.url.path or any("\x00" in k or "\x00" in v
                                                for k, v in request.query_params.multi_items()):
-            return problems.problem_response(400, "bad-request", "Bad request",
+            return problems.error_response(request, 400, "bad-request", "Bad request",
                                              "NUL characters are not allowed in the URL.",
                                              [Issue("url", "contains a NUL character")])
         return await call_next(request)
-    if container.settings.auth:
-        app.add_middleware(BearerKeyMiddleware, store=container.store)
+    # every request: the route's least role (route_roles.py) against the caller's key
+    app.add_middleware(AccessControl, store=container.store, routes=app.router.routes,
+                       auth=container.settings.auth)
     app.add_middleware(PauseCollectorForLargeBodies)
     app.add_middleware(RequestLog)  # outermost: every line of a request carries its id
     app.include_router(health.router)
@@ -54,7 +73,8 @@ def create_app(container: Container, *, start_workers: bool = True) -> FastAPI:
     app.include_router(tmf637.router)
     app.include_router(operations.router)
     app.include_router(catalog_explain.router)
-    for module in (callbacks, tasks, fallout, systems):
+    app.include_router(catalog_versions.router)
+    for module in (callbacks, tasks, people, fallout, systems, keys, service_levels):
         app.include_router(module.router)
     from . import events, hubs  # events out: server-sent events, TMF hubs
 
@@ -62,10 +82,17 @@ def create_app(container: Container, *, start_workers: bool = True) -> FastAPI:
     app.include_router(hubs.tmf622_router)
     app.include_router(hubs.tmf637_router)
 
+    from ..console import install as install_console  # the operations console at /
+
+    install_console(app)
+
     if container.settings.simulators:
         from ...simulators import create_simulators_app
 
-        sims = create_simulators_app()
+        # the simulators post asynchronous replies to this server's callback route only
+        sims = create_simulators_app(callback_prefix=container.executors.callback_url(""))
         app.state.simulators = sims
         app.mount("/simulators", sims)
+    openapi_document.install(app)
+    check_every_route(app.routes)  # a route without a least role refuses to start
     return app

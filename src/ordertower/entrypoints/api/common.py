@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import Request
 
-from ...domain.durations import parse_duration
 from ...domain.errors import Issue
 from .json_body import read_json
 from .problems import Problem
@@ -41,12 +40,3 @@ def text_field(body: dict[str, Any], name: str, *, required: bool = False) -> st
         raise Problem(400, "bad-request", "Bad request", f"'{name}' must be a non-empty string.",
                       [Issue(name, "expected a non-empty string")])
     return value
-
-
-def duration_param(value: str | None, name: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value).total_seconds()
-    except ValueError as exc:
-        raise Problem(400, "bad-request", "Bad query", str(exc), [Issue(name, str(exc))]) from None

@@ -25,6 +25,8 @@ from fastapi.responses import StreamingResponse
 
 from ...adapters.store.event_feed import EventFeed, feed_of
 from ...domain.errors import Issue
+from ...domain.input_parsers import whole_number
+from .params import text_query
 from .problems import Problem
 from .representations import event_entry
 
@@ -46,12 +48,12 @@ def sse(*, data: str | None = None, event: str | None = None, id: str | None = N
 def _position(value: str | None, name: str) -> int | None:
     if value is None or not value.strip():
         return None
-    value = value.strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 18:
+    try:
+        return whole_number(value.strip())
+    except ValueError:
         raise Problem(400, "bad-request", "Bad request",
                       f"{name} is the id of the last event received: a whole number.",
-                      [Issue(name, "expected a whole number (an event's id: line)")])
-    return int(value)
+                      [Issue(name, "expected a whole number (an event's id: line)")]) from None
 
 
 def _types(value: str | None) -> list[str] | None:
@@ -68,8 +70,22 @@ def _types(value: str | None) -> list[str] | None:
 @router.get("/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "A stream of server-sent events"}})
-async def event_stream(request: Request, order: str | None = None, type: str | None = None,
-                       customer: str | None = None, after: str | None = None) -> StreamingResponse:
+async def event_stream(
+        request: Request, order: text_query("Only this order's events.") = None,
+        type: text_query("Only these event types (comma-separated).", max_length=2000) = None,
+        customer: text_query("Only this customer's events.") = None,
+        after: text_query("Start after this event id (as Last-Event-ID).", max_length=18) = None,
+) -> StreamingResponse:
+    return await open_stream(request, order, type, customer, after)
+
+
+async def open_stream(request: Request, order: str | None, type: str | None,
+                      customer: str | None, after: str | None,
+                      event_name: str | None = None, from_now: bool = False) -> StreamingResponse:
+    """The stream (also the console's, whose credential is its session). ``event_name``:
+    name every event so (the console uses ``change``); default, the event's type.
+    ``from_now``: without a resume position, start with the events written from now on even
+    for one order (the console has just rendered what came before)."""
     c = request.app.state.container
     types = _types(type)
     start = _position(request.headers.get("last-event-id"), "Last-Event-ID")
@@ -77,15 +93,16 @@ async def event_stream(request: Request, order: str | None = None, type: str | N
         start = _position(after, "after")
     feed = feed_of(c.store)
     if start is None:
-        start = await asyncio.to_thread(feed.first_of_order, order) if order else \
+        start = await asyncio.to_thread(feed.first_of_order, order) if order and not from_now else \
             await asyncio.to_thread(feed.now)
     return StreamingResponse(
-        _stream(request, feed, start, types, order, customer), media_type="text/event-stream",
+        _stream(request, feed, start, types, order, customer, event_name), media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 async def _stream(request: Request, feed: EventFeed, cursor: int, types: list[str] | None,
-                  order: str | None, customer: str | None) -> AsyncIterator[bytes]:
+                  order: str | None, customer: str | None,
+                  event_name: str | None = None) -> AsyncIterator[bytes]:
     c = request.app.state.container
     poll = c.settings.events_poll_seconds
     heartbeat = c.settings.sse_heartbeat_seconds
@@ -100,7 +117,7 @@ async def _stream(request: Request, feed: EventFeed, cursor: int, types: list[st
                 rows = await asyncio.to_thread(feed.read, cursor, upto, types=types, order_id=order,
                                                customer=customer, limit=BATCH)
                 for row in rows:
-                    yield sse(data=json.dumps(event_entry(row), default=str), event=row["type"],
+                    yield sse(data=json.dumps(event_entry(row), default=str), event=event_name or row["type"],
                               id=str(row["id"]))
                     quiet_since = time.monotonic()
                 cursor = rows[-1]["id"] if len(rows) == BATCH else upto

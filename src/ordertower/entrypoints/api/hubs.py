@@ -16,6 +16,9 @@ from ...domain.notifications import PRODUCT_INVENTORY, PRODUCT_ORDERING
 from ...services import hubs
 from .common import actor
 from .json_body import read_json
+from .openapi_document import json_body
+from .params import id_path
+from .tmf622_models import HubCreate
 from .representations import iso
 
 BASES = {PRODUCT_ORDERING: "/tmf-api/productOrderingManagement/v4",
@@ -34,10 +37,13 @@ def hub_resource(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in shown.items() if v is not None}
 
 
+HubId = id_path("The listener's id.")
+
+
 def _router(api: str, tag: str) -> APIRouter:
     router = APIRouter(prefix=BASES[api], tags=[tag])
 
-    @router.post("/hub", status_code=201)
+    @router.post("/hub", status_code=201, openapi_extra=json_body(HubCreate))
     async def register_listener(request: Request) -> JSONResponse:
         c = request.app.state.container
         body = await read_json(request, max_bytes=c.settings.max_body_bytes,
@@ -52,11 +58,11 @@ def _router(api: str, tag: str) -> APIRouter:
         return JSONResponse([hub_resource(r) for r in rows])
 
     @router.get("/hub/{hub_id}")
-    def get_listener(hub_id: str, request: Request) -> JSONResponse:
+    def get_listener(hub_id: HubId, request: Request) -> JSONResponse:
         return JSONResponse(hub_resource(hubs.get(request.app.state.container.store, api, hub_id)))
 
     @router.delete("/hub/{hub_id}", status_code=204)
-    def unregister_listener(hub_id: str, request: Request) -> Response:
+    def unregister_listener(hub_id: HubId, request: Request) -> Response:
         hubs.unregister(request.app.state.container.store, api, hub_id)
         return Response(status_code=204)
 

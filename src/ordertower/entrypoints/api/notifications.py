@@ -53,6 +53,8 @@ def render(store, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], TmfM
                 payload.get("state") if row["type"] == "ProductOrderCreateEvent" else None
             if state:
                 resource["state"] = state
+            if row["type"] == "JeopardyChangeEvent" and payload.get("to"):
+                resource["jeopardy"] = payload["to"]  # the level it changed to, as of the event
         elif m.resource == "cancelProductOrder":
             found = cancels.get(payload.get("cancel"))
             resource = cancel_resource(found) if found else {

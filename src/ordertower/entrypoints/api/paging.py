@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from ...domain import input_parsers
 from ...domain.errors import Issue
+from .params import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from .problems import Problem
-
-MAX_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,14 @@ def list_query(request: Request, allowed_filters: tuple[str, ...]) -> ListQuery:
         raw = params.get(name)
         if raw is None:
             return default
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            issues.append(Issue(name, f"expected a whole number from {low} to {high}"))
+        try:
+            return input_parsers.whole_number(raw, low, high)
+        except ValueError as exc:
+            issues.append(Issue(name, str(exc)))
             return default
-        return int(raw)
 
-    offset = number("offset", 0, 0, 10**9)
-    limit = number("limit", 100, 1, MAX_LIMIT)
+    offset = number("offset", 0, 0, MAX_OFFSET)
+    limit = number("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     fields_raw = params.get("fields")
     fields = [f.strip() for f in fields_raw.split(",") if f.strip()] if fields_raw else None
     filters: dict[str, str] = {}

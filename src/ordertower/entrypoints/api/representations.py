@@ -13,16 +13,28 @@ CANCEL_BASE = "/tmf-api/productOrderingManagement/v4/cancelProductOrder"
 PRODUCT_BASE = "/tmf-api/productInventory/v4/product"
 
 
+def _related_parties(body: dict[str, Any]) -> list[Any]:
+    """The order's relatedParty as sent, each with the ``@referredType`` TMF622 requires of a
+    RelatedParty (a client that left it out gets ``Individual`` for the customer, as TMF637
+    shows the customer, and ``Party`` for any other role)."""
+    parties = body.get("relatedParty") or []
+    if not isinstance(parties, list):
+        return []
+    return [p if not isinstance(p, dict) or "@referredType" in p else
+            {**p, "@referredType": "Individual" if str(p.get("role", "")).lower() == "customer" else "Party"}
+            for p in parties]
+
+
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _item_state(order: dict[str, Any], item_id: str, plan: list[dict[str, Any]] | None) -> str:
+def _item_state(order: dict[str, Any], roots: set[str], plan: list[dict[str, Any]] | None) -> str:
     if order["state"] in FINAL_ORDER_STATES or plan is None:
         return order["state"]
-    serving = [p for p in plan if item_id in (p["root_item_ids"] or [])]
+    serving = [p for p in plan if roots & set(p["root_item_ids"] or [])]
     if any(p["state"] == "fallout" for p in serving):
         return "held"
     if serving and all(p["state"] in DONE_ITEM_STATES for p in serving):
@@ -40,15 +52,28 @@ def product_order(order: dict[str, Any], plan: list[dict[str, Any]] | None = Non
     items = []
     frozen = frozen_roots(plan or [])
     amendable = order["state"] in AMENDABLE_ORDER_STATES
+    # the instances of an item of quantity N (``2[1]``, ``2[2]``...) are shown as the item sent
+    shown_ids: set[str] = set()
+    roots_of: dict[str, set[str]] = {}
     for item in order["items"]:
-        shown = dict(sent_items.get(item["id"], {}))
         root = item["id"]
         while parents.get(root):
             root = parents[root]
-        shown.update({"id": item["id"], "action": item["action"],
-                      "state": _item_state(order, root, plan), "@type": "ProductOrderItem",
+        roots_of.setdefault(item.get("item_of") or item["id"], set()).add(root)
+    for item in order["items"]:
+        sent_id = item.get("item_of") or item["id"]
+        if sent_id in shown_ids:
+            continue
+        shown_ids.add(sent_id)
+        shown = dict(sent_items.get(sent_id, {}))
+        roots = roots_of[sent_id]
+        shown.update({"id": sent_id, "action": shown.get("action") or item["action"],
+                      "state": _item_state(order, roots, plan), "@type": "ProductOrderItem",
                       # ordertower: may this item still be amended or cancelled?
-                      "changesAllowed": amendable and root not in frozen})
+                      "changesAllowed": amendable and not roots & frozen
+                      and item.get("changes_allowed", True) is not False})
+        if item.get("quantity") is not None:
+            shown["quantity"] = item["quantity"]
         if item.get("offering_id"):
             shown["productOffering"] = {"id": item["offering_id"], "@referredType": "ProductOffering"}
             product = dict(shown.get("product") or {})
@@ -64,8 +89,11 @@ def product_order(order: dict[str, Any], plan: list[dict[str, Any]] | None = Non
         "requestedStartDate": iso(order["requested_start_date"]) or body.get("requestedStartDate"),
         "requestedCompletionDate": iso(order["requested_completion_date"])
         or body.get("requestedCompletionDate"),
-        "externalId": order["external_id"], "relatedParty": body.get("relatedParty", []),
-        "expectedCompletionDate": iso(order.get("projected_completion")),
+        "externalId": order["external_id"], "relatedParty": _related_parties(body),
+        # the service levels' date, fixed at placement (what jeopardy counts against when no
+        # date was requested); the projection is now plus what remains, recomputed by the sweep
+        "expectedCompletionDate": iso(order.get("expected_completion_date")),
+        "projectedCompletionDate": iso(order.get("projected_completion")),
         "jeopardy": order.get("jeopardy"),
         "productOrderItem": items,
     })
@@ -89,11 +117,14 @@ def product(asset: dict[str, Any]) -> dict[str, Any]:
                           "@referredType": "Individual"}] if asset["customer_id"] else [],
         "productOrderItem": [{"productOrderId": asset["order_id"],
                               "productOrderHref": f"{ORDER_BASE}/{asset['order_id']}",
-                              "orderItemId": asset["order_item_id"], "orderItemAction": "add",
-                              "@referredType": "ProductOrderItem"}],
+                              "orderItemId": asset["order_item_id"].split("[", 1)[0],
+                              "orderItemAction": "add", "@referredType": "ProductOrderItem"}],
         "realizingResource": [{"id": str(line), "@referredType": "FulfillmentLine"}
                               for line in asset["lines"]],
     }
+    if asset.get("instance") is not None:  # one instance of an item of quantity N
+        shown["instance"] = asset["instance"]
+        shown["instanceOf"] = asset["instance_of"]
     if asset.get("billing_account_id"):
         shown["billingAccount"] = {"id": asset["billing_account_id"], "@referredType": "BillingAccount"}
     if asset.get("terminated_at"):
@@ -128,10 +159,16 @@ def event_entry(row: dict[str, Any]) -> dict[str, Any]:
             **(row["payload"] or {})}
 
 
+# what the official TMF622 v4 document requires of each resource: kept whatever ``fields`` says
+REQUIRED_BY_TYPE = {"ProductOrder": {"productOrderItem"}, "CancelProductOrder": {"productOrder"}}
+
+
 def select_fields(obj: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    """TMF630 attribute selection: the attributes asked for, plus ``id``, ``href`` and those
+    the resource's official schema requires (a client validating against it must not break)."""
     if not fields:
         return obj
-    keep = set(fields) | {"id", "href"}
+    keep = set(fields) | {"id", "href"} | REQUIRED_BY_TYPE.get(obj.get("@type", ""), set())
     return {k: v for k, v in obj.items() if k in keep}
 
 

@@ -10,6 +10,12 @@ from ...domain.errors import Issue
 from ...services import systems as use_cases
 from .common import actor, json_object, text_field
 from .problems import Problem
+from .openapi_document import json_body
+from .params import id_path
+
+SYSTEM_BODY = {"type": "object", "required": ["offline"],
+               "description": "`actor` names who acts (without access control); nothing else is allowed.",
+               "properties": {"offline": {"type": "boolean"}, "reason": {"type": "string"}}}
 
 router = APIRouter(prefix="/api/v1", tags=["systems"])
 
@@ -20,8 +26,8 @@ def list_systems(request: Request) -> list[dict]:
     return use_cases.list_systems(c.store, c.catalog.catalog)
 
 
-@router.put("/systems/{name}")
-async def put_system(name: str, request: Request) -> dict:
+@router.put("/systems/{name}", openapi_extra=json_body(schema=SYSTEM_BODY))
+async def put_system(name: id_path("The fulfillment system's name."), request: Request) -> dict:
     c = request.app.state.container
     body = await json_object(request)
     unknown = set(body) - {"offline", "reason", "actor"}
@@ -30,5 +36,6 @@ async def put_system(name: str, request: Request) -> dict:
         if not isinstance(body.get("offline"), bool):
             issues.append(Issue("offline", "expected true or false"))
         raise Problem(400, "bad-request", "Bad request", "Send {\"offline\": true|false}.", issues)
-    return await asyncio.to_thread(use_cases.set_offline, c.store, c.catalog.catalog, name,
-                                   body["offline"], actor(request, body), text_field(body, "reason"))
+    who, reason = actor(request, body), text_field(body, "reason")
+    return await asyncio.to_thread(lambda: use_cases.set_offline(c.store, c.catalog.catalog, name,
+                                                                 body["offline"], who, reason))

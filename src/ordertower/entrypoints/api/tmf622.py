@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -16,9 +17,12 @@ from ...services.place_order import PlaceOrder, place_order
 from .idempotency import idempotent_route
 from .json_body import read_json
 from .paging import count_headers, fields_only, list_query
+from .params import DEFAULT_LIMIT, Fields, Limit, Offset, id_path, text_query, timestamp_query
 from .problems import Problem, issues_from_pydantic
 from .representations import CANCEL_BASE, ORDER_BASE, cancel_resource, product_order, select_fields
-from .tmf622_models import ProductOrderCreate
+from .openapi_document import json_body
+from .roles import require_role
+from .tmf622_models import CancelProductOrderCreate, ProductOrderCreate, ProductOrderUpdate
 
 router = APIRouter(prefix="/tmf-api/productOrderingManagement/v4", tags=["TMF622"])
 ORDER_FILTERS = ("id", "state", "externalId", "relatedParty.id", "orderDate")
@@ -42,7 +46,8 @@ def item_inputs(items) -> list[ItemInput]:
         id=i.id, action=i.action, offering_id=i.productOffering.id if i.productOffering else None,
         characteristics=tuple((c.name, c.value) for c in (i.product.productCharacteristic
                                                           if i.product else [])),
-        product_id=i.product.id if i.product else None, parent_id=_parent(i))
+        product_id=i.product.id if i.product else None, parent_id=_parent(i),
+        changes_allowed=i.changesAllowed is not False, quantity=i.quantity)
         for i in items]
 
 
@@ -63,7 +68,7 @@ def command_from(body: object) -> PlaceOrder:
                       body=body, related_orders=[r.id for r in parsed.productOrderRelationship])
 
 
-@router.post("/productOrder", status_code=201)
+@router.post("/productOrder", status_code=201, openapi_extra=json_body(ProductOrderCreate))
 @idempotent_route("POST productOrder")
 async def create_product_order(request: Request) -> JSONResponse:
     c = request.app.state.container
@@ -72,15 +77,25 @@ async def create_product_order(request: Request) -> JSONResponse:
     cmd = command_from(body)
     if getattr(request.state, "actor", None):  # the API key's name (none under --no-auth)
         cmd = replace(cmd, actor=request.state.actor)
-    order_id = await asyncio.to_thread(place_order, cmd, c.store, c.catalog,
-                                       inline_limit=c.settings.inline_planning_limit)
+    # c.catalog may poll the database for a newer version: in the thread, never on the loop
+    order_id = await asyncio.to_thread(lambda: place_order(cmd, c.store, c.catalog,
+                                                           inline_limit=c.settings.inline_planning_limit))
     order, plan = await asyncio.to_thread(queries.order_with_plan, c.store, order_id)
     return JSONResponse(product_order(order, plan), status_code=201,
                         headers={"Location": f"{ORDER_BASE}/{order_id}"})
 
 
+OrderId = id_path("The product order's id.")
+
+
 @router.get("/productOrder")
-def list_product_orders(request: Request) -> JSONResponse:
+def list_product_orders(
+        request: Request, fields: Fields = None, offset: Offset = 0, limit: Limit = DEFAULT_LIMIT,
+        id: text_query("Only this order.") = None,
+        state: text_query("Only orders in this state (acknowledged, inProgress, completed...).") = None,
+        externalId: text_query("Only orders with this client reference.") = None,
+        related_party_id: text_query("Only this customer's orders.", alias="relatedParty.id") = None,
+        orderDate: timestamp_query("Only orders placed at this instant.") = None) -> JSONResponse:
     c = request.app.state.container
     q = list_query(request, ORDER_FILTERS)
     filters = {_FILTER_COLUMNS[k]: v for k, v in q.filters.items()}
@@ -90,19 +105,27 @@ def list_product_orders(request: Request) -> JSONResponse:
 
 
 @router.get("/productOrder/{order_id}")
-def get_product_order(order_id: str, request: Request) -> JSONResponse:
+def get_product_order(order_id: OrderId, request: Request, fields: Fields = None) -> JSONResponse:
     c = request.app.state.container
     order, plan = queries.order_with_plan(c.store, order_id)
     return JSONResponse(select_fields(product_order(order, plan), fields_only(request)))
 
 
+MAX_REASON = 1000
 PATCHABLE = {"productOrderItem", "revision", "description", "note", "requestedCompletionDate",
              "requestedStartDate", "@type", "@baseType", "@schemaLocation"}
 
 
-@router.patch("/productOrder/{order_id}")
+@router.patch("/productOrder/{order_id}", openapi_extra=json_body(
+    ProductOrderUpdate, media_types=("application/merge-patch+json", "application/json")))
 @idempotent_route("PATCH productOrder/{order_id}")
-async def amend_product_order(order_id: str, request: Request) -> JSONResponse:
+async def amend_product_order(
+        order_id: OrderId, request: Request,
+        force: Annotated[Literal["true", "false"] | None, Query(
+            description="true: an operator forces the amendment past the point of no return "
+                        "(docs/in-flight-changes.md); needs reason")] = None,
+        reason: text_query("Why the amendment is forced (with force=true).", max_length=MAX_REASON) = None,
+) -> JSONResponse:
     """An amendment (supplemental order): merge-patch carrying the new productOrderItem list.
     ``revision`` (optional) numbers it; one not newer than the order's is refused (409)."""
     c = request.app.state.container
@@ -124,7 +147,7 @@ async def amend_product_order(order_id: str, request: Request) -> JSONResponse:
         raise Problem(400, "bad-request", "Bad request", "revision is a positive whole number.",
                       [Issue("revision", "expected a positive whole number")])
     try:
-        parsed = ProductOrderCreate.model_validate({"productOrderItem": body["productOrderItem"]})
+        parsed = ProductOrderUpdate.model_validate(body)
     except ValidationError as exc:
         raise Problem(400, "bad-request", "Invalid product order items",
                       "The productOrderItem list does not follow TMF622.",
@@ -133,13 +156,32 @@ async def amend_product_order(order_id: str, request: Request) -> JSONResponse:
     from .common import actor
 
     cmd = AmendOrder(order_id=order_id, items=item_inputs(parsed.productOrderItem), body=body,
-                     revision=revision, actor=actor(request))
-    await asyncio.to_thread(amend, c.store, c.catalog, cmd)
+                     revision=revision, actor=actor(request), force_reason=_force_reason(request, force, reason))
+    amended = await asyncio.to_thread(lambda: amend(c.store, c.catalog, cmd,
+                                                    catalog_of=c.catalogs.for_release))
     order, plan = await asyncio.to_thread(queries.order_with_plan, c.store, order_id)
-    return JSONResponse(product_order(order, plan), headers={"ETag": f'"{order["revision"]}"'})
+    shown = product_order(order, plan)
+    if amended.warnings:  # soft points of no return passed (docs/in-flight-changes.md)
+        shown["warnings"] = amended.warnings
+    return JSONResponse(shown, headers={"ETag": f'"{order["revision"]}"'})
 
 
-@router.post("/cancelProductOrder", status_code=201)
+
+def _force_reason(request: Request, force: str | None, reason: str | None) -> str | None:
+    """``?force=true&reason=...``: an operator forces an amendment past the point of no return
+    (docs/in-flight-changes.md). Returns the reason when forced, else None."""
+    if force != "true":
+        return None
+    require_role(request, "operator", "A forced amendment (force=true)")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Problem(400, "bad-request", "Bad request",
+                      "A forced amendment says why, in reason (up to 1000 characters).",
+                      [Issue("reason", "required with force=true, 1 to 1000 characters")])
+    return reason
+
+
+@router.post("/cancelProductOrder", status_code=201, openapi_extra=json_body(CancelProductOrderCreate))
 @idempotent_route("POST cancelProductOrder")
 async def cancel_product_order(request: Request) -> JSONResponse:
     from ...services.cancel_order import request_cancellation
@@ -161,7 +203,11 @@ async def cancel_product_order(request: Request) -> JSONResponse:
 
 
 @router.get("/cancelProductOrder")
-def list_cancel_product_orders(request: Request) -> JSONResponse:
+def list_cancel_product_orders(
+        request: Request, fields: Fields = None, offset: Offset = 0, limit: Limit = DEFAULT_LIMIT,
+        state: text_query("Only cancellations in this state.") = None,
+        product_order_id: text_query("Only cancellations of this order.", alias="productOrder.id") = None,
+) -> JSONResponse:
     from ...services.cancel_order import list_cancellations
 
     q = list_query(request, ("state", "productOrder.id"))
@@ -173,7 +219,8 @@ def list_cancel_product_orders(request: Request) -> JSONResponse:
 
 
 @router.get("/cancelProductOrder/{cancel_id}")
-def get_cancel_product_order(cancel_id: str, request: Request) -> JSONResponse:
+def get_cancel_product_order(cancel_id: id_path("The cancellation's id."), request: Request,
+                             fields: Fields = None) -> JSONResponse:
     from ...services.cancel_order import get_cancellation
 
     row = get_cancellation(request.app.state.container.store, cancel_id)
