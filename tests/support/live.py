@@ -14,6 +14,7 @@ import uvicorn
 
 from ordertower.bootstrap import Container, bootstrap
 from ordertower.config import Settings
+from ordertower.domain.clock import Clock
 from ordertower.domain.lifecycle import FINAL_ORDER_STATES
 from ordertower.entrypoints.api.app import create_app
 
@@ -131,12 +132,14 @@ def _taken(port: int) -> bool:
     return False
 
 
-def start_server(database_url: str, *, start_workers: bool = True, **overrides: Any) -> LiveServer:
-    """A server on a free port. A free port is only free when asked for: when another test's
-    server bound it first, this one starts again on another (three tries)."""
+def start_server(database_url: str, *, start_workers: bool = True, clock: Clock | None = None,
+                 **overrides: Any) -> LiveServer:
+    """A server on a free port (on ``clock``, if given). A free port is only free when asked
+    for: when another test's server bound it first, this one starts again on another (three
+    tries)."""
     for attempt in range(3):
         port = free_port()
-        container = bootstrap(make_settings(database_url, port, **overrides))
+        container = bootstrap(make_settings(database_url, port, **overrides), clock=clock)
         if container.settings.auth:
             from ordertower.services.access import ensure_admin_key
             ensure_admin_key(container.store, container.settings.bootstrap_key)
