@@ -25,3 +25,37 @@ def load_context(store: Store, item: dict[str, Any]) -> tuple[dict[str, Any], di
                     if item["line_id"] is not None else None)
     assert order is not None
     return order, line, lines
+
+
+Context = tuple[dict[str, Any], dict[str, Any] | None, list[dict]]
+
+
+def load_contexts(store: Store, items: list[dict[str, Any]]) -> dict[str, Context]:
+    """``load_context`` for many items (by id), in one read transaction of three queries,
+    whatever their number: what a worker reads for the items it has just claimed."""
+    if not items:
+        return {}
+    def revision(item):
+        return item["spec"].line_revision or item["revision"]
+
+    def whole(item):  # assetize reads every line of its revision
+        return item["type"] == "auto" and item["spec"].step == ASSETIZE_STEP
+    with store.read() as uow:
+        orders = uow.orders.get_many(i["order_id"] for i in items)
+        every = uow.orders.lines_of((i["order_id"], revision(i)) for i in items if whole(i))
+        one = uow.orders.lines_by_id((i["order_id"], revision(i), i["line_id"]) for i in items
+                                     if not whole(i) and i["line_id"] is not None)
+    out: dict[str, Context] = {}
+    for item in items:
+        order = orders.get(item["order_id"])
+        if order is None:
+            continue
+        if whole(item):
+            lines = every.get((item["order_id"], revision(item)), [])
+            out[item["id"]] = (order, next((ln for ln in lines if ln["line_id"] == item["line_id"]),
+                                           None), lines)
+        else:
+            line = (one.get((item["order_id"], revision(item), item["line_id"]))
+                    if item["line_id"] is not None else None)
+            out[item["id"]] = (order, line, [])
+    return out

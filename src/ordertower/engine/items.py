@@ -23,14 +23,9 @@ def complete(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], output
              assets: list[dict[str, Any]] | None = None) -> str:
     """Complete an item: outputs into its line, assets, successors released, order state."""
     now = uow.clock.now()
-    _apply_outputs(uow, row, output)
-    if assets and _is_withdrawn(row, order):
-        assets = []  # its bundle was withdrawn while it ran: what it found is never recorded
-    journal: list[dict[str, Any]] = []
-    for asset in assets or []:
-        _record_asset(uow, order, asset, now, journal)
-    if journal:  # kept with the item, to restore if its bundle is withdrawn later
-        uow.plan.set_spec(row["id"], row["spec"].evolve(recorded=tuple(journal)))
+    apply_outputs(uow, row, output)
+    if assets and not _is_withdrawn(row, order):  # withdrawn while it ran: never recorded
+        record_assets(uow, row, order, assets, now)
     transition_item(uow, row, ItemState.COMPLETED, cause, output=output, finished_at=now,
                     last_error=None, deadline_at=None, jeopardy=GREEN, **LEASE_FREE)
     if (row.get("jeopardy") or GREEN) != GREEN:
@@ -127,7 +122,18 @@ def release_successors(uow: UnitOfWork, row: dict[str, Any]) -> None:
     uow.plan.released()
 
 
-def _apply_outputs(uow: UnitOfWork, row: dict[str, Any], output: dict[str, Any]) -> None:
+def record_assets(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any],
+                  assets: list[dict[str, Any]], now) -> None:
+    """The changes of the installed base an item found, recorded, and kept with the item (to
+    restore if its bundle is withdrawn later)."""
+    journal: list[dict[str, Any]] = []
+    for asset in assets:
+        _record_asset(uow, order, asset, now, journal)
+    if journal:
+        uow.plan.set_spec(row["id"], row["spec"].evolve(recorded=tuple(journal)))
+
+
+def apply_outputs(uow: UnitOfWork, row: dict[str, Any], output: dict[str, Any]) -> None:
     outputs = row["spec"].outputs
     if not outputs or row["line_id"] is None:
         return

@@ -3,11 +3,13 @@ domain decides (domain/order_progress.py), from figures read only when the decis
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
+from typing import Iterable
 
 from ..domain.jeopardy import GREEN
 from ..domain.lifecycle import ItemState, OrderState
-from ..domain.order_progress import settle
+from ..domain.order_progress import SETTLING_STATES, PlanProgress, settle
 from .transitions import transition_order
 from .ports import UnitOfWork
 
@@ -39,7 +41,32 @@ def settle_order(uow: UnitOfWork, order_id: str) -> None:
     order = uow.orders.get(order_id)
     if order is None:
         return
-    for step in settle(order["state"], _StoredProgress(uow, order)):
+    apply_settlement(uow, order, _StoredProgress(uow, order))
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The plan's figures read beforehand, for many orders at once (``settle_orders``)."""
+
+    open_items: int
+    in_fallout: int
+    started: bool
+
+
+def settle_orders(uow: UnitOfWork, order_ids: Iterable[str]) -> None:
+    """``settle_order`` for many orders (locked by the caller), their figures read in one
+    grouped query instead of two counts each."""
+    orders = uow.orders.lock_many(order_ids)
+    settling = {o["id"]: o for o in orders if o["state"] in SETTLING_STATES
+                or o["state"] == OrderState.PENDING_CANCELLATION}
+    for order_id, figures in uow.plan.progress_of(settling).items():
+        apply_settlement(uow, settling[order_id], Figures(
+            figures["open_items"], figures["in_fallout"], bool(figures["started"])))
+
+
+def apply_settlement(uow: UnitOfWork, order: dict, progress: PlanProgress) -> None:
+    order_id = order["id"]
+    for step in settle(order["state"], progress):
         now = uow.clock.now()
         final = {"completion_date": now} if step.final else {}
         if step.to == OrderState.COMPLETED:

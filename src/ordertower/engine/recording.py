@@ -1,6 +1,7 @@
-"""Recording the outcome of one attempt, in one transaction: the attempt, the item's new
-state (completed, retrying, fallout, or waiting for a callback, a person or a condition), and
-everything that follows from it (items.complete / items.fail)."""
+"""Recording the outcome of an attempt: the attempt, the item's new state (completed,
+retrying, fallout, or waiting for a callback, a person or a condition), and everything that
+follows from it (items.complete / items.fail), in one transaction; a worker records many
+outcomes in one transaction (``record_many``: group commit, plain completions in sets)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from typing import Any
 
 import structlog
 
-from . import breaker
+from . import breaker, completions
 from .conflicts import retrying
 from ..domain.lifecycle import ItemState
 from .items import complete, fail
 from .leases import LEASE_FREE
-from .locks import lock
+from .locks import lock, lock_orders
 from .outcomes import Outcome, OutcomeKind
+from .order_state import settle_orders
 from .plan_order import record_plan
 from .tasks import create_task
 from .timers import check_wait
@@ -29,37 +31,81 @@ def record(store: Store, worker: str, item: dict[str, Any], outcome: Outcome) ->
     """Write the outcome of one attempt. Returns the item's new state, or None when this
     worker no longer holds the item (its lease expired and another worker took it over)."""
     with store.uow() as uow:
-        now = uow.clock.now()
         order, row = lock(uow, item["order_id"], item["id"])
-        if row is None or row["state"] != ItemState.RUNNING or row["lease_owner"] != worker \
-                or row["attempts"] != item["attempts"]:
-            log.warning("outcome discarded: lease lost", order_id=item["order_id"], item_id=item["id"], worker=worker)
+        if not holds(row, worker, item):
             return None
-        uow.plan.add_attempt({
-            "item_id": row["id"], "attempt": row["attempts"], "worker": worker,
+        uow.plan.add_attempt(attempt_row(row, worker, outcome, uow.clock.now()))
+        state = apply_outcome(uow, row, order, outcome)
+        uow.commit()
+        return state
+
+
+def holds(row: dict[str, Any] | None, worker: str, item: dict[str, Any]) -> bool:
+    """Whether ``worker`` still holds the attempt of ``item`` it ran (else its outcome is
+    discarded: the lease expired and another worker took the item over)."""
+    if row is None or row["state"] != ItemState.RUNNING or row["lease_owner"] != worker \
+            or row["attempts"] != item["attempts"]:
+        log.warning("outcome discarded: lease lost", order_id=item["order_id"], item_id=item["id"],
+                    worker=worker)
+        return False
+    return True
+
+
+def attempt_row(row: dict[str, Any], worker: str, outcome: Outcome, now) -> dict[str, Any]:
+    return {"item_id": row["id"], "attempt": row["attempts"], "worker": worker,
             "started_at": now - timedelta(milliseconds=outcome.duration_ms),
             "duration_ms": outcome.duration_ms, "request": outcome.request,
             "status_code": outcome.status_code, "response_excerpt": outcome.response_excerpt,
-            "outcome": outcome.attempt_outcome,
-            "error": outcome.error})
-        # --- circuit breaker hook (engine/breaker.py): the attempt counts for or against its
-        # system's breaker; a transport failure that trips it (or comes while it is open)
-        # holds the item, its attempt not charged
-        if breaker.after_attempt(uow, row, order, outcome) is not None:
-            uow.commit()
-            return ItemState.ON_HOLD
-        # --- end of the circuit breaker hook
-        if outcome.kind is OutcomeKind.FAILED:
-            state = fail(uow, row, order, outcome.error or "failed", outcome.retryable,
-                         outcome.retry_after)
-        elif outcome.kind is OutcomeKind.DONE:
-            if outcome.planned is not None:
-                record_plan(uow, row, order, outcome.planned)
-            state = complete(uow, row, order, outcome.output, "done", assets=outcome.assets)
-        else:
-            state = _start_waiting(uow, row, order, outcome)
+            "outcome": outcome.attempt_outcome, "error": outcome.error}
+
+
+def apply_outcome(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any],
+                  outcome: Outcome) -> str:
+    """After the attempt row: the item's new state and all that follows, one item at a time
+    (the order and the item locked)."""
+    # --- circuit breaker hook (engine/breaker.py): the attempt counts for or against its
+    # system's breaker; a transport failure that trips it (or comes while it is open)
+    # holds the item, its attempt not charged
+    if breaker.after_attempt(uow, row, order, outcome) is not None:
+        return ItemState.ON_HOLD
+    # --- end of the circuit breaker hook
+    if outcome.kind is OutcomeKind.FAILED:
+        return fail(uow, row, order, outcome.error or "failed", outcome.retryable,
+                    outcome.retry_after)
+    if outcome.kind is OutcomeKind.DONE:
+        if outcome.planned is not None:
+            record_plan(uow, row, order, outcome.planned)
+        return complete(uow, row, order, outcome.output, "done", assets=outcome.assets)
+    return _start_waiting(uow, row, order, outcome)
+
+
+@retrying
+def record_many(store: Store, worker: str, done: list[tuple[dict[str, Any], Outcome]]) -> list[str | None]:
+    """Write the outcomes of many attempts in one transaction (group commit): the plain
+    completions as sets (engine/completions.py), any other outcome one at a time as
+    ``record`` writes it. Returns each item's new state, or None where the lease was lost."""
+    with store.uow() as uow:
+        now = uow.clock.now()
+        orders = lock_orders(uow, {item["order_id"] for item, _ in done})
+        rows = uow.plan.lock_by_ids(item["id"] for item, _ in done)
+        states: list[str | None] = [None] * len(done)
+        held = [(n, rows[item["id"]], outcome) for n, (item, outcome) in enumerate(done)
+                if holds(rows.get(item["id"]), worker, item)]
+        uow.plan.add_attempts([attempt_row(row, worker, outcome, now) for _, row, outcome in held])
+        watched = completions.watched_systems(uow)
+        plain = [(n, row, outcome) for n, row, outcome in held
+                 if completions.is_plain(row, orders[row["order_id"]], outcome, watched)]
+        completions.complete_many(uow, orders, [(row, outcome.output, outcome.assets)
+                                                for _, row, outcome in plain])
+        for n, _row, _outcome in plain:
+            states[n] = ItemState.COMPLETED
+        plain_ids = {n for n, _, _ in plain}
+        for n, row, outcome in held:
+            if n not in plain_ids:  # the order as it is now (an item before may have moved it)
+                states[n] = apply_outcome(uow, row, uow.orders.get(row["order_id"]), outcome)
+        settle_orders(uow, {row["order_id"] for _, row, _ in plain})
         uow.commit()
-        return state
+        return states
 
 
 def _start_waiting(uow: UnitOfWork, row, order, outcome: Outcome) -> str:

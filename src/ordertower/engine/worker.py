@@ -92,6 +92,44 @@ class RateLimiter:
                 await self._sleep((1 - self.tokens) / self.rate)
 
 
+class GroupCommit:
+    """Outcomes recorded in sets: while one set is being written (in a thread), the outcomes
+    that arrive wait, and are written together next, in one transaction. A lone outcome is
+    written at once; under load, a set grows to what arrived during one write."""
+
+    MAX_SET = 500
+
+    def __init__(self, write: Callable[[list[tuple[dict[str, Any], Outcome]]], list[str | None]]):
+        self._write = write
+        self._waiting: list[tuple[dict[str, Any], Outcome, asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
+
+    async def record(self, item: dict[str, Any], outcome: Outcome) -> str | None:
+        """The item's new state once its outcome is committed (None: the lease was lost)."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, outcome, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_all())
+        return await future
+
+    async def _write_all(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[:self.MAX_SET], self._waiting[self.MAX_SET:]
+                try:
+                    states = await asyncio.to_thread(self._write, [(i, o) for i, o, _ in batch])
+                except Exception as exc:  # each caller records its own outcome alone
+                    for _, _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, _, future), state in zip(batch, states):
+                    if not future.done():
+                        future.set_result(state)
+        finally:
+            self._writer = None
+
+
 # a busy worker claims many times a second; its housekeeping (write transactions that
 # mostly find nothing) runs at most this often
 HOUSEKEEPING_SECONDS = 0.25
@@ -129,6 +167,7 @@ class Worker:
         self.started = False
         self._backoff = 0.0  # the current back-off while the database is unavailable
         self.probes = breaker.Probes(store, executors)  # circuit breakers (engine/breaker.py)
+        self._outcomes = GroupCommit(lambda done: recording.record_many(self.store, self.name, done))
 
     def stop(self, grace_seconds: float | None = None) -> None:
         """Stop claiming at once; the items running get ``grace_seconds`` (default: the
@@ -233,22 +272,29 @@ class Worker:
             self._backoff = 0.0
         if rows:
             metrics.CLAIMS.labels(self.name).inc(len(rows))
+        try:  # what the claimed items read, for all at once (milestones read nothing)
+            contexts = await asyncio.to_thread(item_context.load_contexts, self.store,
+                                               [r for r in rows if r["type"] != "milestone"])
+        except Exception as exc:  # each item reads its own when it runs
+            log.warning("reading the claimed items' orders failed", worker=self.name, error=repr(exc))
+            contexts = {}
         for row in rows:
-            self._start(row)
+            self._start(row, contexts.get(row["id"]))
         return rows
 
-    def _start(self, row: dict[str, Any]) -> None:
-        """Run a claimed item (leased to this worker) in a task of its own."""
+    def _start(self, row: dict[str, Any], context: item_context.Context | None = None) -> None:
+        """Run a claimed item (leased to this worker) in a task of its own; ``context``: its
+        order and lines, if already read."""
         system = row.get("system")
         if system:
             self._per_system[system] = self._per_system.get(system, 0) + 1
-        self._running[row["id"]] = asyncio.create_task(self._execute(row))
+        self._running[row["id"]] = asyncio.create_task(self._execute(row, context))
 
-    async def _execute(self, item: dict[str, Any]) -> None:
+    async def _execute(self, item: dict[str, Any], context: item_context.Context | None = None) -> None:
         structlog.contextvars.bind_contextvars(order_id=item["order_id"], item_id=item["id"])
         try:
             try:
-                outcome = await self._run_item(item)
+                outcome = await self._run_item(item, context)
             except asyncio.CancelledError:  # shutdown: the grace period is over
                 await self._release(item, "released unrun: worker shut down")
                 raise
@@ -269,9 +315,13 @@ class Worker:
                 self._per_system[system] -= 1
             self.wakeup.ring()
 
-    async def _run_item(self, item: dict[str, Any]) -> Outcome:
+    async def _run_item(self, item: dict[str, Any], context: item_context.Context | None) -> Outcome:
         try:
-            order, line, lines = await asyncio.to_thread(item_context.load_context, self.store, item)
+            if item["type"] == "milestone":  # reads nothing: no thread, no transaction
+                return await self.executors.run(item, {}, None, [])
+            if context is None:
+                context = await asyncio.to_thread(item_context.load_context, self.store, item)
+            order, line, lines = context
             callback_url = None
             if item["type"] == "callout" and item["spec"].reply == "async":
                 token = await asyncio.to_thread(callback_tokens.issue_callback_token, self.store, item)
@@ -288,6 +338,15 @@ class Worker:
             return Outcome.failed(f"internal error: {exc!r}", retryable=True)
 
     async def _record(self, item: dict[str, Any], outcome: Outcome) -> None:
+        try:  # with the outcomes that arrive meanwhile, in one transaction
+            state = await self._outcomes.record(item, outcome)
+        except Exception as exc:  # that set failed: this outcome alone, tried again below
+            log.warning("recording a set of outcomes failed; recording this one alone",
+                        error=repr(exc))
+        else:
+            metrics.RECORDS.labels(self.name, state or "discarded").inc()
+            log.info("item recorded", key=item["key"], state=state, outcome=outcome.attempt_outcome)
+            return
         # tried again for as long as the lease would last (at least the old 8.6 s): a database
         # restart must not cost the outcome of work that was done
         deadline = time.monotonic() + max(self.lease.total_seconds(), 8.6)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from ...domain.decomposition import FulfillmentLine
 from ...domain.ids import new_id
 from ...engine.actors import current_actor
+from ...domain.jeopardy import GREEN
 from ...domain.lifecycle import FINAL_ITEM_STATES, ItemState
 from ...domain.planning import Plan
 from ...domain.priority import claim_rank, order_priority
@@ -151,6 +152,36 @@ class OrderRepository:
             fulfillment_lines.c.order_id == order_id, fulfillment_lines.c.revision == revision,
             fulfillment_lines.c.line_id == line_id)).mappings().first()
         return dict(row) if row else None
+
+    def get_many(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(set(order_ids))):
+            out.update((r["id"], dict(r)) for r in self.conn.execute(
+                sa.select(orders).where(orders.c.id.in_(chunk))).mappings())
+        return out
+
+    def lines_of(self, revisions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+        """Every line of each (order, revision), in position order."""
+        out: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        for chunk in _chunks(sorted(set(revisions))):
+            q = (sa.select(fulfillment_lines).where(sa.tuple_(
+                fulfillment_lines.c.order_id, fulfillment_lines.c.revision).in_(chunk))
+                .order_by(fulfillment_lines.c.order_id, fulfillment_lines.c.revision,
+                          fulfillment_lines.c.position))
+            for r in self.conn.execute(q).mappings():
+                out.setdefault((r["order_id"], r["revision"]), []).append(dict(r))
+        return out
+
+    def lines_by_id(self, keys: Iterable[tuple[str, int, str]]) -> dict[tuple[str, int, str], dict[str, Any]]:
+        """These lines, by (order, revision, line id)."""
+        out: dict[tuple[str, int, str], dict[str, Any]] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            q = sa.select(fulfillment_lines).where(sa.tuple_(
+                fulfillment_lines.c.order_id, fulfillment_lines.c.revision,
+                fulfillment_lines.c.line_id).in_(chunk))
+            out.update(((r["order_id"], r["revision"], r["line_id"]), dict(r))
+                       for r in self.conn.execute(q).mappings())
+        return out
 
     def update_line_attributes(self, order_id: str, revision: int, line_id: str,
                                attributes: dict[str, Any]) -> None:
@@ -455,6 +486,96 @@ class PlanRepository:
 
     def add_attempt(self, row: dict[str, Any]) -> None:
         self.conn.execute(item_attempts.insert().values(**row))
+
+    # --- in sets: the worker's outcomes, many at a time (engine/completions.py) -----------
+
+    def lock_by_ids(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """These items, locked (after their orders: engine/locks.py), by id."""
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            q = sa.select(plan_items).where(plan_items.c.id.in_(chunk)).order_by(
+                plan_items.c.id).with_for_update()
+            out.update((r["id"], dict(r)) for r in self.conn.execute(q).mappings())
+        return out
+
+    def add_attempts(self, rows: list[dict[str, Any]]) -> None:
+        for chunk in _chunks(rows):
+            self.conn.execute(item_attempts.insert(), chunk)
+
+    def complete_running(self, outputs: dict[str, dict[str, Any]], now: datetime) -> int:
+        """Running items (locked by the caller) completed, each with its output; their lease,
+        deadline, error and jeopardy cleared. One statement for all (executemany)."""
+        if not outputs:
+            return 0
+        q = (plan_items.update()
+             .where(plan_items.c.id == sa.bindparam("b_id"),
+                    plan_items.c.state == ItemState.RUNNING.value)
+             .values(state=ItemState.COMPLETED.value, output=sa.bindparam("b_output"),
+                     finished_at=now, updated_at=now, last_error=None, deadline_at=None,
+                     jeopardy=GREEN, lease_owner=None, lease_until=None))
+        return self.conn.execute(q, [{"b_id": i, "b_output": o} for i, o in outputs.items()]).rowcount
+
+    def successors_of(self, ids: Iterable[str]) -> list[tuple[str, str]]:
+        """The edges out of these items: (successor, the item it depends on), one per edge."""
+        out: list[tuple[str, str]] = []
+        for chunk in _chunks(list(ids)):
+            out += [(r[0], r[1]) for r in self.conn.execute(sa.select(
+                plan_item_edges.c.item_id, plan_item_edges.c.depends_on_id).where(
+                plan_item_edges.c.depends_on_id.in_(chunk)))]
+        return out
+
+    def decrement_pending_by(self, counts: dict[str, int], now: datetime) -> list[dict[str, Any]]:
+        """``counts[id]`` dependencies of each item are done; return those now free of
+        dependencies (still pending)."""
+        if not counts:
+            return []
+        self.conn.execute(plan_items.update().where(plan_items.c.id == sa.bindparam("b_id")).values(
+            pending_deps=plan_items.c.pending_deps - sa.bindparam("b_n"), updated_at=now),
+            [{"b_id": i, "b_n": n} for i, n in counts.items()])
+        out: list[dict[str, Any]] = []
+        for chunk in _chunks(list(counts)):
+            out += [dict(r) for r in self.conn.execute(sa.select(plan_items).where(
+                plan_items.c.id.in_(chunk), plan_items.c.pending_deps <= 0,
+                plan_items.c.state == ItemState.PENDING.value)).mappings()]
+        return out
+
+    def make_ready(self, ids: list[str], now: datetime) -> int:
+        """Pending items whose dependencies are done become ready, due now (their claim rank
+        as ``update_item`` gives it). One statement for all."""
+        if not ids:
+            return 0
+        rank = claim_rank(now, 0, 0) + plan_items.c.priority * self.uow.priority_aging_s
+        total = 0
+        for chunk in _chunks(ids):
+            total += self.conn.execute(plan_items.update().where(
+                plan_items.c.id.in_(chunk), plan_items.c.state == ItemState.PENDING.value).values(
+                state=ItemState.READY.value, updated_at=now, claim_rank=rank)).rowcount
+        return total
+
+    def progress_of(self, orders_: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
+        """For each of these orders (by id, with their ``revision``): its open items (any
+        revision), and of its current revision the items in fallout and those of fulfilment
+        started; one grouped query (the figures of domain/order_progress.py)."""
+        if not orders_:
+            return {}
+        final = [s.value for s in FINAL_ITEM_STATES]
+        current = plan_items.c.revision == orders.c.revision
+        q = (sa.select(
+            plan_items.c.order_id,
+            sa.func.sum(sa.case((plan_items.c.state.not_in(final), 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(current, plan_items.c.state == ItemState.FALLOUT.value), 1),
+                                else_=0)),
+            sa.func.sum(sa.case((sa.and_(current, plan_items.c.step_id != "plan-order",
+                                         plan_items.c.started_at.is_not(None)), 1), else_=0)))
+            .join(orders, orders.c.id == plan_items.c.order_id)
+            .group_by(plan_items.c.order_id))
+        out = {o: {"open_items": 0, "in_fallout": 0, "started": 0} for o in orders_}
+        for chunk in _chunks(list(orders_)):
+            for order_id, open_, fallout, started in self.conn.execute(
+                    q.where(plan_items.c.order_id.in_(chunk))):
+                out[order_id] = {"open_items": int(open_ or 0), "in_fallout": int(fallout or 0),
+                                 "started": int(started or 0)}
+        return out
 
     # --- orchestration queries ------------------------------------------------------------
 
