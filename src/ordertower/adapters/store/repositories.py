@@ -31,6 +31,10 @@ def _chunks(seq: list, size: int = _CHUNK) -> Iterable[list]:
         yield seq[i:i + size]
 
 
+# an order's columns but the TMF body and items (what writers that lock many orders read)
+_ORDER_STATE = [c for c in orders.c if c.name not in ("body", "items")]
+
+
 class OrderRepository:
     def __init__(self, conn: Connection):
         self.conn = conn
@@ -56,10 +60,21 @@ class OrderRepository:
 
     def lock_many(self, order_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Lock these orders in id order, waiting for each (engine/locks.py: writers that
-        need several orders take them in one order, so they cannot deadlock each other)."""
+        need several orders take them in one order, so they cannot deadlock each other).
+        Their columns without the TMF body and items (large; ``get`` reads them)."""
         out: list[dict[str, Any]] = []
         for chunk in _chunks(sorted(set(order_ids))):
-            q = sa.select(orders).where(orders.c.id.in_(chunk)).order_by(orders.c.id).with_for_update()
+            q = sa.select(*_ORDER_STATE).where(orders.c.id.in_(chunk)).order_by(orders.c.id).with_for_update()
+            out += [dict(r) for r in self.conn.execute(q).mappings().all()]
+        return out
+
+    def lock_free_many(self, order_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Those of these orders nobody holds now, locked (``lock_if_free`` for many; without
+        the body and items)."""
+        out: list[dict[str, Any]] = []
+        for chunk in _chunks(sorted(set(order_ids))):
+            q = (sa.select(*_ORDER_STATE).where(orders.c.id.in_(chunk)).order_by(orders.c.id)
+                 .with_for_update(skip_locked=True))
             out += [dict(r) for r in self.conn.execute(q).mappings().all()]
         return out
 
@@ -346,6 +361,18 @@ class PlanRepository:
             q = q.where(plan_items.c.revision == revision)
         return [dict(r) for r in self.conn.execute(q.order_by(plan_items.c.revision,
                                                               plan_items.c.position)).mappings().all()]
+
+    def of_revisions(self, revisions: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+        """The items of each order's revision (``revisions``: order id to revision), by order,
+        in position order."""
+        out: dict[str, list[dict[str, Any]]] = {o: [] for o in revisions}
+        for chunk in _chunks(sorted(revisions.items())):
+            q = (sa.select(plan_items).where(sa.tuple_(plan_items.c.order_id, plan_items.c.revision)
+                                             .in_(chunk))
+                 .order_by(plan_items.c.order_id, plan_items.c.position))
+            for r in self.conn.execute(q).mappings():
+                out[r["order_id"]].append(dict(r))
+        return out
 
     def count_started(self, order_id: str, revision: int) -> int:
         """Items of fulfilment that have started (planning a large order is not fulfilment)."""
