@@ -70,27 +70,35 @@ def complete_many(uow: UnitOfWork, orders: dict[str, dict[str, Any]],
     changed = uow.plan.complete_running({row["id"]: output for row, output, _ in done}, now)
     if changed != len(done):
         raise ConcurrentChange("plan items completed by someone else")
-    names = {row["id"]: row["name"] for row, _, _ in done}
+    uow.events.add_many(events, now)
+    release_successors(uow, [row for row, _, _ in done])
+
+
+def release_successors(uow: UnitOfWork, completed: list[dict[str, Any]]) -> None:
+    """``items.release_successors`` for a set of items just completed (their orders not
+    being cancelled): one dependency of each successor done per edge; those left with none
+    are ready (on hold when their system is offline)."""
+    now = uow.clock.now()
+    names = {row["id"]: row["name"] for row in completed}
     edges = uow.plan.successors_of(names)
     freed = uow.plan.decrement_pending_by(Counter(succ for succ, _ in edges), now)
-    if freed:
-        last = {succ: names[pred] for succ, pred in edges}
-        offline = uow.orchestration.offline_systems()
-        for succ in freed:
-            check_item_transition(succ["id"], succ["state"], ItemState.READY)
-            events.append(_state_event(succ, ItemState.READY,
-                                       f"dependencies done (last: {last[succ['id']]})"))
-        if uow.plan.make_ready([s["id"] for s in freed], now) != len(freed):
-            raise ConcurrentChange("plan items released by someone else")
-        uow.events.add_many(events, now)
-        events = []
-        for succ in freed:
-            if succ["system"] in offline:
-                transition_item(uow, succ | {"state": ItemState.READY}, ItemState.ON_HOLD,
-                                f"system {succ['system']} is offline")
-        uow.plan.released()
-    if events:
-        uow.events.add_many(events, now)
+    if not freed:
+        return
+    last = {succ: names[pred] for succ, pred in edges}
+    offline = uow.orchestration.offline_systems()
+    events = []
+    for succ in freed:
+        check_item_transition(succ["id"], succ["state"], ItemState.READY)
+        events.append(_state_event(succ, ItemState.READY,
+                                   f"dependencies done (last: {last[succ['id']]})"))
+    if uow.plan.make_ready([s["id"] for s in freed], now) != len(freed):
+        raise ConcurrentChange("plan items released by someone else")
+    uow.events.add_many(events, now)
+    for succ in freed:
+        if succ["system"] in offline:
+            transition_item(uow, succ | {"state": ItemState.READY}, ItemState.ON_HOLD,
+                            f"system {succ['system']} is offline")
+    uow.plan.released()
 
 
 def _state_event(row: dict[str, Any], target: str, cause: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import structlog
 from .conflicts import retrying
 from ..domain.lifecycle import ItemState, OrderState
 from .locks import by_order, lock, lock_if_free
-from .transitions import transition_item, transition_order
+from .transitions import transition_item, transition_orders
 from .ports import Store
 
 log = structlog.get_logger("ordertower.engine")
@@ -40,8 +40,8 @@ def claim(store: Store, worker: str, limit: int, lease: timedelta, exclude_syste
         # planning a large order is not fulfilment: the order stays acknowledged until planned
         # orders locked by someone else (an amendment) are skipped: settle_order catches up
         started = sorted({r["order_id"] for r in rows if r["step_id"] != "plan-order"})
-        for order in uow.orders.lock_acknowledged(started):
-            transition_order(uow, order, OrderState.IN_PROGRESS, "fulfillment started")
+        transition_orders(uow, uow.orders.lock_acknowledged(started), OrderState.IN_PROGRESS,
+                          "fulfillment started")
         uow.commit()
         return rows
 

@@ -9,8 +9,8 @@ from typing import Iterable
 
 from ..domain.jeopardy import GREEN
 from ..domain.lifecycle import ItemState, OrderState
-from ..domain.order_progress import SETTLING_STATES, PlanProgress, settle
-from .transitions import transition_order
+from ..domain.order_progress import SETTLING_STATES, PlanProgress, Step, settle
+from .transitions import transition_order, transition_orders
 from .ports import UnitOfWork
 
 
@@ -59,19 +59,41 @@ def settle_orders(uow: UnitOfWork, order_ids: Iterable[str]) -> None:
     orders = uow.orders.lock_many(order_ids)
     settling = {o["id"]: o for o in orders if o["state"] in SETTLING_STATES
                 or o["state"] == OrderState.PENDING_CANCELLATION}
-    for order_id, figures in uow.plan.progress_of(settling).items():
-        apply_settlement(uow, settling[order_id], Figures(
-            figures["open_items"], figures["in_fallout"], bool(figures["started"])))
+    plans: dict[str, list[Step]] = {}
+    for order_id, f in uow.plan.progress_of(settling).items():
+        steps = settle(settling[order_id]["state"], Figures(f["open_items"], f["in_fallout"],
+                                                           bool(f["started"])))
+        if any(step.to == OrderState.CANCELLED for step in steps):  # with its cancel requests
+            apply_settlement(uow, settling[order_id], Figures(f["open_items"], f["in_fallout"],
+                                                              bool(f["started"])))
+        elif steps:
+            plans[order_id] = steps
+    # the orders' first steps together, then their second ones: one UPDATE per kind of step
+    current = {order_id: settling[order_id] for order_id in plans}
+    for n in range(max((len(s) for s in plans.values()), default=0)):
+        kinds: dict[Step, list[dict]] = {}
+        for order_id, steps in plans.items():
+            if n < len(steps):
+                kinds.setdefault(steps[n], []).append(current[order_id])
+        for step, group in kinds.items():
+            for order in transition_orders(uow, group, step.to, step.cause, **_values(uow, step)):
+                current[order["id"]] = order
+
+
+def _values(uow: UnitOfWork, step: Step) -> dict:
+    """What a step sets beside the state: the completion date of a final state, and a
+    completed order is GREEN."""
+    values = {"completion_date": uow.clock.now()} if step.final else {}
+    if step.to == OrderState.COMPLETED:
+        values["jeopardy"] = GREEN
+    return values
 
 
 def apply_settlement(uow: UnitOfWork, order: dict, progress: PlanProgress) -> None:
     order_id = order["id"]
     for step in settle(order["state"], progress):
         now = uow.clock.now()
-        final = {"completion_date": now} if step.final else {}
-        if step.to == OrderState.COMPLETED:
-            final["jeopardy"] = GREEN
-        order = transition_order(uow, order, step.to, step.cause, **final)
+        order = transition_order(uow, order, step.to, step.cause, **_values(uow, step))
         if step.to == OrderState.CANCELLED:
             for request in uow.changes.cancels(order_id, "inProgress"):
                 uow.changes.update_cancel(request["id"], state="done", effective_at=now)

@@ -37,3 +37,25 @@ def transition_order(uow: UnitOfWork, order: dict[str, Any], target: str, cause:
         "order": order["id"], "from": order["state"], "to": target, "cause": cause},
         now, order_id=order["id"])
     return order | values | {"state": target, "updated_at": now}
+
+
+def transition_orders(uow: UnitOfWork, orders: list[dict[str, Any]], target: str, cause: str,
+                      **values: Any) -> list[dict[str, Any]]:
+    """``transition_order`` for many orders going to the same state with the same values:
+    one compare-and-set UPDATE for those coming from each state, one INSERT of the events.
+    Returns the orders as they are now."""
+    moving = [o for o in orders if o["state"] != target]
+    if not moving:
+        return list(orders)
+    now = uow.clock.now()
+    by_state: dict[str, list[str]] = {}
+    for order in moving:
+        check_order_transition(order["id"], order["state"], target)
+        by_state.setdefault(order["state"], []).append(order["id"])
+    for state, ids in by_state.items():
+        if uow.orders.compare_and_set_many(ids, state, state=target, updated_at=now, **values) != len(ids):
+            raise ConcurrentChange(f"orders {', '.join(ids[:3])}{'...' if len(ids) > 3 else ''}")
+    uow.events.add_many([{"type": "ProductOrderStateChangeEvent", "order_id": o["id"], "payload": {
+        "order": o["id"], "from": o["state"], "to": target, "cause": cause}} for o in moving], now)
+    return [o | values | {"state": target, "updated_at": now} if o["state"] != target else o
+            for o in orders]

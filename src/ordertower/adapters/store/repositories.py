@@ -58,6 +58,12 @@ class OrderRepository:
             orders.c.id == order_id, orders.c.state == expected_state).values(**values))
         return res.rowcount == 1
 
+    def compare_and_set_many(self, order_ids: list[str], expected_state: str, **values: Any) -> int:
+        """``compare_and_set`` for many orders; how many changed."""
+        return sum(self.conn.execute(orders.update().where(
+            orders.c.id.in_(chunk), orders.c.state == expected_state).values(**values)).rowcount
+            for chunk in _chunks(order_ids))
+
     def lock_many(self, order_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Lock these orders in id order, waiting for each (engine/locks.py: writers that
         need several orders take them in one order, so they cannot deadlock each other).
@@ -79,10 +85,11 @@ class OrderRepository:
         return out
 
     def lock_acknowledged(self, order_ids: list[str]) -> list[dict[str, Any]]:
-        """Lock the acknowledged orders among these, skipping any locked by someone else."""
+        """Lock the acknowledged orders among these, skipping any locked by someone else
+        (without their body and items)."""
         if not order_ids:
             return []
-        q = (sa.select(orders).where(orders.c.id.in_(order_ids), orders.c.state == "acknowledged")
+        q = (sa.select(*_ORDER_STATE).where(orders.c.id.in_(order_ids), orders.c.state == "acknowledged")
              .with_for_update(skip_locked=True))
         return [dict(r) for r in self.conn.execute(q).mappings().all()]
 
