@@ -29,7 +29,7 @@ class Settings:
     simulators_url: str | None = field(default_factory=lambda: os.environ.get("ORDERTOWER_SIMULATORS_URL"))
     lease_seconds: float = 30.0
     poll_seconds: float = 0.5
-    max_in_flight: int = 200
+    max_in_flight: int = 1000
     auth: bool = field(default_factory=lambda: not _env_bool("ORDERTOWER_NO_AUTH", False))
     bootstrap_key: str | None = field(default_factory=lambda: os.environ.get("ORDERTOWER_BOOTSTRAP_KEY"))
     public_url: str | None = field(default_factory=lambda: os.environ.get("ORDERTOWER_PUBLIC_URL"))

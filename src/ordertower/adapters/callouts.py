@@ -28,7 +28,7 @@ class _Oversized(Exception):
 
 
 class HttpCallouts:
-    def __init__(self, transport: httpx.AsyncBaseTransport | None = None, max_connections: int = 500,
+    def __init__(self, transport: httpx.AsyncBaseTransport | None = None, max_connections: int = 1000,
                  max_response_bytes: int = MAX_RESPONSE_BYTES):
         self._client = httpx.AsyncClient(
             transport=transport,

@@ -26,10 +26,16 @@ def claim(store: Store, worker: str, limit: int, lease: timedelta, exclude_syste
         now = uow.clock.now()
         offline = uow.orchestration.offline_systems()
         capacity = None
+        excluded = set(exclude_systems) | offline
         if limits:
+            # one claim at a time counts what runs, so a limit holds across processes
+            uow.orchestration.lock_capacity()
             running = uow.plan.running_per_system()
             capacity = {s: max(n - running.get(s, 0), 0) for s, n in limits.items()}
-        rows = uow.plan.claim(worker, limit, now, now + lease, set(exclude_systems) | offline, capacity)
+            # a full system's items are not even picked: they never take the places of
+            # other systems' items in the claim's LIMIT
+            excluded |= {s for s, left in capacity.items() if left <= 0}
+        rows = uow.plan.claim(worker, limit, now, now + lease, excluded, capacity)
         if not rows:
             return []
         uow.events.add_many([{

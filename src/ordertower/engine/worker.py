@@ -139,7 +139,7 @@ DATABASE_BACKOFF_MAX_S = 5.0
 
 class Worker:
     def __init__(self, store: Store, executors: Executors, *, name: str | None = None,
-                 max_in_flight: int = 200, lease_seconds: float = 30.0, poll_seconds: float = 0.5,
+                 max_in_flight: int = 1000, lease_seconds: float = 30.0, poll_seconds: float = 0.5,
                  wakeup: Wakeup | None = None, system_limits: dict[str, int] | None = None,
                  rate_limits: dict[str, float] | None = None, jeopardy_seconds: float = 5.0,
                  grace_seconds: float | None = None, learn_seconds: float = 60.0,

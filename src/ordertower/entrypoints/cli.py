@@ -178,7 +178,7 @@ def worker(
                                                  "under the public URL serve recorded in the database."),
     lease_seconds: float = typer.Option(30.0, help="Lease of a claimed item."),
     poll_seconds: float = typer.Option(0.5, help="Longest sleep when idle."),
-    max_in_flight: int = typer.Option(200, help="Items run at once by this process."),
+    max_in_flight: int = typer.Option(1000, help="Items run at once by this process (each system still within its concurrency limit)."),
     metrics_port: int = typer.Option(0, "--metrics-port", min=0, envvar="ORDERTOWER_METRICS_PORT",
                                      help="Serve this worker's /metrics on this port (0: off)."),
     metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Address of /metrics."),

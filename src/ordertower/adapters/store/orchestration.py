@@ -20,6 +20,9 @@ def _one(conn: Connection, query) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+# the advisory lock of claims that count per-system capacity (any fixed 64-bit number)
+CAPACITY_LOCK = 0x6F72_6465_7274_0001
+
 class OrchestrationRepository:
     def __init__(self, conn: Connection):
         self.conn = conn
@@ -110,6 +113,15 @@ class OrchestrationRepository:
         return [dict(r) for r in self.conn.execute(q.order_by(operator_actions.c.created_at)).mappings()]
 
     # --- systems --------------------------------------------------------------------------
+    def lock_capacity(self) -> None:
+        """Claims that count the items running per system (to keep concurrency limits) take
+        this lock first, for the rest of their transaction, so two processes never both see
+        the same free place. PostgreSQL: a transaction-scoped advisory lock, which nothing
+        else takes (no lock order to keep); SQLite: every write transaction is already alone
+        (``BEGIN IMMEDIATE``)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CAPACITY_LOCK})
+
     def offline_systems(self) -> set[str]:
         """Systems whose items are held: marked offline by an operator, or whose circuit
         breaker is open or half-open (domain/breaker.py)."""
