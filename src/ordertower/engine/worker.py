@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -45,14 +46,19 @@ class Wakeup:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
+        self._thread: int | None = None
 
     def bind(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._event = asyncio.Event()
+        self._thread = threading.get_ident()
 
     def ring(self) -> None:
         loop, event = self._loop, self._event
         if loop is None or event is None or loop.is_closed():
+            return
+        if threading.get_ident() == self._thread:  # from the loop itself: no self-pipe write
+            event.set()
             return
         try:
             loop.call_soon_threadsafe(event.set)
