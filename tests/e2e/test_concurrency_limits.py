@@ -15,9 +15,12 @@ take at least 80 x 0.5 s / 2 = 20 s, one pair at a time.
   answered while the warehouse still had a quarter of its requests to receive, by the
   simulators' own clock (``answered_at``, ``received_at``). A queue that served the saturated
   warehouse's items first would hold the last orders' openings until the warehouse reached
-  them, near the very end. Each worker runs at most ``MAX_IN_FLIGHT`` items at once, so its
-  claim's LIMIT is small: were a full system's items picked under it (and then dropped), a
-  claim could come back empty while other systems' items wait.
+  them, near the very end. Each worker runs at most ``MAX_IN_FLIGHT`` = 2 items at once, so
+  its claim's LIMIT is small: were a full system's items picked under it (and then dropped),
+  its claims would come back empty while other systems' items wait. (With 2, even a worker
+  holding both warehouse places, which leaves the warehouse out of its own claims, has no
+  room left for other items; with 4 that worker alone kept them flowing and the check was
+  blind to a claim that did not leave a full system out.)
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ pytestmark = pytest.mark.slow
 ORDER_COUNT = 40
 LIMITED, LIMIT, LATENCY_MS = "warehouse", 2, 500
 SHIPMENTS_PER_ORDER = 2  # the phone and the SIM card
-MAX_IN_FLIGHT = 4  # a worker's claim asks for few items: a saturated head could fill them
+MAX_IN_FLIGHT = 2  # a worker claims few items at once: a saturated head could fill its claims
 BACKLOG_LEFT = 1 / 4  # the share of the warehouse's requests still to come at the last opening
 
 
