@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -430,3 +431,59 @@ def test_with_a_callback_prefix_a_reply_to_any_other_url_is_refused_and_nothing_
         wait_until(lambda: len(receiver.calls) == 1)
         assert [str(call.url) for call in receiver.calls] == ["http://ordertower/api/v1/callbacks/t1"]
         assert len(recorded(c, "network")) == 1  # the refused requests changed nothing
+
+
+# --- requests in flight ------------------------------------------------------------------
+
+
+def test_in_flight_and_its_peak_count_the_requests_inside_a_system_at_once() -> None:
+    app = create_simulators_app()
+
+    async def run() -> tuple[dict, dict, dict]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
+            await client.put("/warehouse", json={"latency_ms": 1000})
+            await client.put("/billing", json={"fail_next": 1, "latency_ms": 300})
+
+            async def inside_now() -> dict:
+                return (await client.get("/warehouse")).json()
+
+            # five requests overlap inside the warehouse (each waits a second there); one fails
+            # inside billing; a snapshot taken while they wait sees them all in flight
+            async def look_while_inside() -> dict:
+                while (shown := await inside_now())["in_flight"] < 5:
+                    await asyncio.sleep(0)  # let the requests in: a yield, not a wait
+                return shown
+
+            during, *answers = await asyncio.gather(
+                look_while_inside(),
+                *(client.post("/warehouse/shipments", json={"n": n}) for n in range(5)),
+                client.post("/billing/accounts", json={}),
+            )
+            assert [a.status_code for a in answers] == [201] * 5 + [503]
+            after = await inside_now()
+            billing = (await client.get("/billing")).json()
+            return during, after, billing
+
+    during, after, billing = asyncio.run(run())
+
+    assert (during["in_flight"], during["peak_in_flight"]) == (5, 5)
+    assert all(r["status"] is None and r["answered_at"] is None for r in during["requests"])
+    assert (after["in_flight"], after["peak_in_flight"]) == (0, 5)  # answered: out, the peak stays
+    assert all(r["answered_at"] >= r["received_at"] for r in after["requests"])
+    assert (billing["in_flight"], billing["peak_in_flight"]) == (0, 1)  # a failure leaves too
+
+
+def test_in_flight_leaves_on_offline_and_a_reset_starts_the_peak_again(client: TestClient) -> None:
+    client.post("/warehouse/shipments", json={})
+    client.put("/warehouse", json={"offline": True})
+    assert client.post("/warehouse/shipments", json={}).status_code == 503
+    shown = client.get("/warehouse").json()
+    assert (shown["in_flight"], shown["peak_in_flight"]) == (0, 1)
+    listed = next(s for s in client.get("/").json()["systems"] if s["name"] == "warehouse")
+    assert (listed["in_flight"], listed["peak_in_flight"]) == (0, 1)
+
+    client.delete("/warehouse")
+
+    shown = client.get("/warehouse").json()
+    assert (shown["in_flight"], shown["peak_in_flight"]) == (0, 0)

@@ -3,7 +3,9 @@
 Mounted by the main server at ``/simulators``. Inside the app:
 
 - ``GET /`` lists the systems and their settings;
-- ``GET|PUT|DELETE /{system}`` shows, changes (partial update) or resets a system;
+- ``GET|PUT|DELETE /{system}`` shows, changes (partial update) or resets a system; it shows
+  ``in_flight`` (requests received, not yet answered) and ``peak_in_flight`` (the most at
+  once since the last reset);
 - any method on ``/{system}/{path}`` is a fulfillment request: recorded, then answered
   after ``latency_ms``, failed with 503 when a failure knob says so, replayed for a known
   ``Idempotency-Key``, or accepted with 202 and answered later on its callback URL.
@@ -32,6 +34,7 @@ from ordertower.simulators.state import (
     SimulatorRegistry,
     SystemState,
     success_body,
+    utc_now_iso,
     validate_settings_patch,
 )
 
@@ -195,6 +198,8 @@ def create_simulators_app(
                     "name": s.name,
                     "settings": s.settings.as_dict(),
                     "request_count": len(s.requests),
+                    "in_flight": s.in_flight,
+                    "peak_in_flight": s.peak_in_flight,
                     "callback_error_count": len(s.callback_errors),
                 }
                 for s in registry
@@ -274,10 +279,12 @@ def create_simulators_app(
 
         def answer(status: int, content: dict[str, Any]) -> JSONResponse:
             entry["status"] = status
+            entry["answered_at"] = utc_now_iso()
             return JSONResponse(content, status_code=status)
 
         def fail(reason: str) -> JSONResponse:
             entry["status"] = 503
+            entry["answered_at"] = utc_now_iso()
             entry["failure"] = reason
             detail = (
                 f"The {system} system is offline."
@@ -286,35 +293,40 @@ def create_simulators_app(
             )
             return problem(503, detail, kind=f"simulated-{reason.replace('_', '-')}")
 
-        reason = state.failure_reason()
-        if reason == "offline":
-            return fail(reason)
-        if state.settings.latency_ms:
-            try:
-                await asyncio.sleep(state.settings.latency_ms / 1000)
-            except asyncio.CancelledError:  # the server shuts down: answer, don't crash
-                return fail("shutdown")
-        if reason is not None:
-            return fail(reason)
+        # inside the system from here until answered, failed or cancelled (never leaks)
+        state.entered()
+        try:
+            reason = state.failure_reason()
+            if reason == "offline":
+                return fail(reason)
+            if state.settings.latency_ms:
+                try:
+                    await asyncio.sleep(state.settings.latency_ms / 1000)
+                except asyncio.CancelledError:  # the server shuts down: answer, don't crash
+                    return fail("shutdown")
+            if reason is not None:
+                return fail(reason)
 
-        # No await from here on: the idempotency check and store are atomic on the loop.
-        reply = state.stored_reply(rel_path, key) if key is not None else None
-        if reply is not None:
-            entry["replayed"] = True
-        else:
-            status = 201 if request.method == "POST" else 200
-            reply = Reply(status, success_body(system, request.method, rel_path, key, body))
-            if key is not None:
-                state.remember_reply(rel_path, key, reply)
-        entry["response_id"] = reply.body["id"]
+            # No await from here on: the idempotency check and store are atomic on the loop.
+            reply = state.stored_reply(rel_path, key) if key is not None else None
+            if reply is not None:
+                entry["replayed"] = True
+            else:
+                status = 201 if request.method == "POST" else 200
+                reply = Reply(status, success_body(system, request.method, rel_path, key, body))
+                if key is not None:
+                    state.remember_reply(rel_path, key, reply)
+            entry["response_id"] = reply.body["id"]
 
-        callback_url = wanted if state.settings.async_reply else None
-        if callback_url is not None:
-            dispatcher.schedule(
-                state, entry, callback_url, {"status": "completed", "result": reply.body},
-                state.settings.async_delay_ms,
-            )
-            return answer(202, {"id": reply.body["id"], "status": "accepted"})
-        return answer(reply.status, reply.body)
+            callback_url = wanted if state.settings.async_reply else None
+            if callback_url is not None:
+                dispatcher.schedule(
+                    state, entry, callback_url, {"status": "completed", "result": reply.body},
+                    state.settings.async_delay_ms,
+                )
+                return answer(202, {"id": reply.body["id"], "status": "accepted"})
+            return answer(reply.status, reply.body)
+        finally:
+            state.left()
 
     return app

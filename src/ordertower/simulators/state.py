@@ -217,6 +217,10 @@ class SystemState:
     )
     _replies: OrderedDict[tuple[str, str], Reply] = field(default_factory=OrderedDict)
     _rng: random.Random = field(default_factory=random.Random)
+    # requests received and not yet answered (or failed), and the most at once since the
+    # last reset: what a concurrency limit of the caller's keeps below it
+    in_flight: int = 0
+    peak_in_flight: int = 0
 
     def update_settings(self, changes: Mapping[str, Any]) -> None:
         """Apply already validated changes; a new ``seed`` reseeds the failure dice."""
@@ -226,8 +230,10 @@ class SystemState:
             self._rng = random.Random(changes["seed"])
 
     def reset(self) -> None:
-        """Back to default settings, forgetting requests, replies and callback errors."""
+        """Back to default settings, forgetting requests, replies and callback errors; the
+        peak of requests in flight starts again from those in flight now."""
         self.settings = Settings()
+        self.peak_in_flight = self.in_flight
         self.requests.clear()
         self.callback_errors.clear()
         self._replies.clear()
@@ -257,6 +263,7 @@ class SystemState:
             "headers": {k: (REDACTED if k.lower() in _SECRET_HEADERS else v)
                         for k, v in headers.items()},
             "received_at": utc_now_iso(),
+            "answered_at": None,
             "status": None,
             "replayed": False,
             "failure": None,
@@ -264,6 +271,15 @@ class SystemState:
         }
         self.requests.append(entry)
         return entry
+
+    def entered(self) -> None:
+        """A request is inside the system (recorded, not yet answered)."""
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def left(self) -> None:
+        """A request inside the system was answered, failed or abandoned."""
+        self.in_flight -= 1
 
     def failure_reason(self) -> str | None:
         """Decide whether the request arriving now fails: ``offline``, ``fail_next``,
@@ -311,6 +327,8 @@ class SystemState:
         shown = {
             "system": self.name,
             "settings": self.settings.as_dict(),
+            "in_flight": self.in_flight,
+            "peak_in_flight": self.peak_in_flight,
             "requests": requests,
             "callback_errors": list(self.callback_errors),
         }
