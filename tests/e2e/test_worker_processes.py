@@ -1,6 +1,6 @@
 """``ordertower serve`` runs its workers as child processes: the API never shares a process,
-an event loop or a GIL with the engine; a child that dies is started again; SIGTERM stops
-them all; ``/health`` answers at once while the engine is busy."""
+an event loop or a GIL with the engine, and the children run at a lower CPU priority; a
+child that dies is started again; SIGTERM stops them all; ``/health`` answers at once while the engine is busy."""
 
 from __future__ import annotations
 
@@ -47,6 +47,11 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _niceness(pid: int) -> int:
+    """The process's niceness (field 19 of /proc/PID/stat) as its main thread has it."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def _cmdline(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
@@ -78,6 +83,10 @@ def test_serve_runs_its_workers_as_child_processes_restarts_one_that_dies_and_st
         children = _children(serve.popen.pid)
         assert serve.popen.pid not in children
         assert all(" worker " in _cmdline(pid) for pid in children)
+        # the children run at a lower CPU priority: the API answers first when the CPU is busy
+        background = min(_niceness(serve.popen.pid) + 10, 19)
+        wait_until(lambda: all(_niceness(pid) == background for pid in children), 60,
+                   "the worker processes to lower their priority")
         assert _health(serve) | {"catalog_version": None, "version": None} == {
             "status": "ok", "database": "ok", "workers": expected, "workers_ok": True,
             "catalog_version": None, "version": None}
@@ -106,6 +115,8 @@ def test_serve_runs_its_workers_as_child_processes_restarts_one_that_dies_and_st
                    and killed not in _children(serve.popen.pid) and _health(serve)["workers_ok"],
                    120, "a new worker process in its place")
         now = _children(serve.popen.pid)
+        wait_until(lambda: all(_niceness(pid) == background for pid in now), 60,
+                   "the new worker process to lower its priority")
         second = serve.post_order()
         serve.wait_for_state(second["id"], "completed", timeout=120)
         # the killed child's counts stay in the totals (were they lost, the totals would be

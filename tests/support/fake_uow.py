@@ -20,7 +20,7 @@ class FakeOrders:
         self.rows: dict[str, dict[str, Any]] = {}
         self.lines: dict[tuple[str, int, str], dict[str, Any]] = {}
 
-    def get(self, order_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    def get(self, order_id: str, *, for_update: bool = False, whole: bool = True) -> dict[str, Any] | None:
         row = self.rows.get(order_id)
         return dict(row) if row else None
 

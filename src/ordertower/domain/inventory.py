@@ -218,40 +218,74 @@ def derive_line_action(existing: InventoryItem | None, mapped: dict[str, Any],
     return DerivedAction("noChange", after, before, "unchanged")
 
 
-def asset_changes(root_item_id: str, order_items: list[dict[str, Any]], lines: list[dict[str, Any]],
-                  billing_account: Callable[[list[dict[str, Any]]], str | None]) -> list[dict[str, Any]]:
-    """What the completion of one bundle (root order item) changes in the installed base:
-    one record per order item of the bundle that adds, modifies or deletes an asset, with
-    the inventory items its lines keep (add, modify, noChange) or leave (delete).
+@dataclass(frozen=True)
+class Bundles:
+    """An order's items and lines grouped by bundle (root order item), built once for all
+    the bundles of an order: each bundle's assets are then found in time proportional to the
+    bundle, not to the order (a 10,000-line order has 10,000 bundles)."""
 
-    ``order_items`` are stored order items (dicts) with ``asset_id``; ``lines`` the order's
-    fulfillment lines as stored (with ``inventory_key``, ``action``, ``attributes``)."""
+    items: dict[str, list[dict[str, Any]]]  # root item id -> its order items, in order
+    lines: dict[str, list[dict[str, Any]]]  # root item id -> the lines realising them, in order
+    by_id: dict[str, dict[str, Any]]
+    # the instances of a new item of quantity N are grouped under its lowest instance's asset
+    # (an instance added to an installed group by a modify names its group already)
+    lowest: dict[str, dict[str, Any]]
+
+
+def bundles_of(order_items: list[dict[str, Any]], lines: list[dict[str, Any]]) -> Bundles:
+    """``order_items``: stored order items (dicts, with ``asset_id``); ``lines``: the order's
+    fulfillment lines as stored (with ``lineage``, ``inventory_key``, ``action``,
+    ``attributes``)."""
     parents = {i["id"]: i.get("parent_id") for i in order_items}
-    by_id = {i["id"]: i for i in order_items}
+    roots: dict[str, str] = {}
 
     def root_of(item_id: str) -> str:
-        seen = {item_id}
+        if item_id in roots:
+            return roots[item_id]
+        seen, start = {item_id}, item_id
         while parents.get(item_id) and parents[item_id] not in seen:
             item_id = parents[item_id]
             seen.add(item_id)
+        roots[start] = item_id
         return item_id
 
-    bundle = [i for i in order_items if i.get("offering_id") and root_of(i["id"]) == root_item_id]
-    wanted = {i["id"] for i in bundle}
-    realizing: dict[str, list[dict[str, Any]]] = {i: [] for i in wanted}
+    items: dict[str, list[dict[str, Any]]] = {}
+    for i in order_items:
+        items.setdefault(root_of(i["id"]), []).append(i)
+    by_root: dict[str, list[dict[str, Any]]] = {}
     for line in lines:
-        for item_id in line["lineage"]:
-            if item_id in wanted:
-                realizing[item_id].append(line)
-    root_asset = _asset_id(by_id.get(root_item_id, {}))
-    # the instances of a new item of quantity N are grouped under its lowest instance's asset
-    # (an instance added to an installed group by a modify names its group already)
+        for root in dict.fromkeys(root_of(item_id) for item_id in line["lineage"]):
+            by_root.setdefault(root, []).append(line)
     lowest: dict[str, dict[str, Any]] = {}
     for i in order_items:
         if i.get("instance") is not None and not i.get("instance_of") and i["action"] == "add":
             first = lowest.get(i["item_of"])
             if first is None or i["instance"] < first["instance"]:
                 lowest[i["item_of"]] = i
+    return Bundles(items, by_root, {i["id"]: i for i in order_items}, lowest)
+
+
+def asset_changes(root_item_id: str, order_items: list[dict[str, Any]], lines: list[dict[str, Any]],
+                  billing_account: Callable[[list[dict[str, Any]]], str | None],
+                  bundles: Bundles | None = None) -> list[dict[str, Any]]:
+    """What the completion of one bundle (root order item) changes in the installed base:
+    one record per order item of the bundle that adds, modifies or deletes an asset, with
+    the inventory items its lines keep (add, modify, noChange) or leave (delete).
+
+    ``order_items`` are stored order items (dicts) with ``asset_id``; ``lines`` the order's
+    fulfillment lines as stored (with ``inventory_key``, ``action``, ``attributes``);
+    ``bundles``: ``bundles_of(order_items, lines)``, when the caller has it already."""
+    if bundles is None:
+        bundles = bundles_of(order_items, lines)
+    bundle = [i for i in bundles.items.get(root_item_id, []) if i.get("offering_id")]
+    wanted = {i["id"] for i in bundle}
+    realizing: dict[str, list[dict[str, Any]]] = {i: [] for i in wanted}
+    for line in bundles.lines.get(root_item_id, []):
+        for item_id in line["lineage"]:
+            if item_id in wanted:
+                realizing[item_id].append(line)
+    root_asset = _asset_id(bundles.by_id.get(root_item_id, {}))
+    lowest = bundles.lowest
     out: list[dict[str, Any]] = []
     for oi in bundle:
         if oi["action"] == "noChange":

@@ -103,7 +103,7 @@ def release_successors(uow: UnitOfWork, row: dict[str, Any]) -> None:
     freed = uow.plan.decrement_pending(uow.plan.successors(row["id"]), now)
     if not freed:
         return
-    order = uow.orders.get(row["order_id"])
+    order = uow.orders.get(row["order_id"], whole=False)
     if order is not None and order["state"] == OrderState.PENDING_CANCELLATION:
         undo = [s for s in freed if s["spec"].compensates]
         for succ in freed:

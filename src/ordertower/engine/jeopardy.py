@@ -19,7 +19,8 @@ def sweep_jeopardy(store: Store, limit: int = 1000) -> int:
     with store.uow() as uow:
         now = uow.clock.now()
         free = uow.orders.lock_free_many(uow.orders.open_ids(limit))  # held: the next sweep
-        plans = uow.plan.of_revisions({o["id"]: o["revision"] for o in free})
+        # open items only: a finished item is GREEN and adds nothing to the projection
+        plans = uow.plan.open_of_revisions({o["id"]: o["revision"] for o in free})
         events: list[dict] = []
         for order in free:
             order_id = order["id"]

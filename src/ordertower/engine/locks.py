@@ -60,10 +60,12 @@ from typing import Any, Iterable
 from .ports import UnitOfWork
 
 
-def lock(uow: UnitOfWork, order_id: str, item_id: str | None = None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def lock(uow: UnitOfWork, order_id: str, item_id: str | None = None, *,
+         whole: bool = True) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Lock an order, then (optionally) one of its items, waiting for each. Returns
-    ``(order, item)``; ``order`` is None when there is no such order."""
-    order = uow.orders.get(order_id, for_update=True)
+    ``(order, item)``; ``order`` is None when there is no such order (``whole=False``:
+    read without its TMF body and items)."""
+    order = uow.orders.get(order_id, for_update=True, whole=whole)
     if order is None:
         return None, None
     item = uow.plan.get(item_id, for_update=True) if item_id else None

@@ -38,7 +38,7 @@ def settle_order(uow: UnitOfWork, order_id: str) -> None:
     """Bring the order's state in line with its plan: completed when nothing is left, held
     while an item is in fallout, in progress otherwise; a cancellation ends once every item
     is closed or undone."""
-    order = uow.orders.get(order_id)
+    order = uow.orders.get(order_id, whole=False)
     if order is None:
         return
     apply_settlement(uow, order, _StoredProgress(uow, order))

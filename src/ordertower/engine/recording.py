@@ -31,7 +31,7 @@ def record(store: Store, worker: str, item: dict[str, Any], outcome: Outcome) ->
     """Write the outcome of one attempt. Returns the item's new state, or None when this
     worker no longer holds the item (its lease expired and another worker took it over)."""
     with store.uow() as uow:
-        order, row = lock(uow, item["order_id"], item["id"])
+        order, row = lock(uow, item["order_id"], item["id"], whole=False)
         if not holds(row, worker, item):
             return None
         uow.plan.add_attempt(attempt_row(row, worker, outcome, uow.clock.now()))
@@ -102,7 +102,8 @@ def record_many(store: Store, worker: str, done: list[tuple[dict[str, Any], Outc
         plain_ids = {n for n, _, _ in plain}
         for n, row, outcome in held:
             if n not in plain_ids:  # the order as it is now (an item before may have moved it)
-                states[n] = apply_outcome(uow, row, uow.orders.get(row["order_id"]), outcome)
+                states[n] = apply_outcome(uow, row, uow.orders.get(row["order_id"], whole=False),
+                                          outcome)
         settle_orders(uow, {row["order_id"] for _, row, _ in plain})
         uow.commit()
         return states

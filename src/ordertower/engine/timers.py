@@ -77,7 +77,7 @@ def sweep_timers(store: Store) -> int:
                 if candidate["id"] not in held[1]:
                     continue
                 # read again: the order and its items may have changed by an earlier step here
-                order, row = uow.orders.get(order_id), uow.plan.get(candidate["id"])
+                order, row = uow.orders.get(order_id, whole=False), uow.plan.get(candidate["id"])
                 if row["state"] != ItemState.WAITING:
                     continue
                 if row["deadline_at"] is not None and row["deadline_at"] <= now:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -182,6 +183,10 @@ def worker(
     metrics_port: int = typer.Option(0, "--metrics-port", min=0, envvar="ORDERTOWER_METRICS_PORT",
                                      help="Serve this worker's /metrics on this port (0: off)."),
     metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Address of /metrics."),
+    nice: int = typer.Option(0, "--nice", min=0, max=19,
+                             help="Run at this lower CPU priority (Unix niceness): an API or "
+                             "database on the same machine gets the CPU first. serve's own "
+                             "worker processes run at 10."),
     grace_seconds: float = GRACE,
     no_migrate: bool = NO_MIGRATE,
     log_format: Optional[str] = LOG_FORMAT,
@@ -193,6 +198,8 @@ def worker(
     """Run a worker process only (scale-out): claims and runs plan items."""
     from .processes import run_worker
 
+    if nice:  # before any thread starts: every thread of this process inherits it
+        os.nice(nice)
     _logging(log_format, log_level)
     settings = Settings(workers=1, lease_seconds=lease_seconds, poll_seconds=poll_seconds,
                         max_in_flight=max_in_flight, grace_seconds=grace_seconds,

@@ -13,6 +13,9 @@ standard output and error.
   also for work released by other processes; on SQLite the pipe is the only signal, beside
   the worker's poll). The end of that input means serve is gone (even killed with SIGKILL):
   the child then shuts down gracefully, as on SIGTERM, so no worker outlives its serve.
+- **Priority.** The children run at niceness 10 (``worker --nice 10``): when the CPU is
+  busy, the API (and a database on the same machine) gets it first, so orders placed while
+  the engine is busy are not kept waiting behind it.
 - **Liveness.** A child that exits while serve is not shutting down is logged (its exit
   code) and started again after a delay (1 s; doubling while a restarted child keeps dying
   within 10 s of its start, at most 30 s). ``/health`` reports ``workers`` (children alive) and ``workers_ok`` (all of them).
@@ -53,6 +56,9 @@ RESTART_DELAY_MAX_S = 30.0
 DIED_YOUNG_S = 10.0  # a child that dies sooner than this after its start doubles the delay
 CHECK_EVERY_S = 0.5
 KILL_MARGIN_S = 5.0  # beyond the grace period, before a child still running is killed
+# the children's CPU priority (Unix niceness): the API answers first, the engine uses what is
+# left (issue 11: orders placed while the workers are busy waited behind them)
+WORKER_NICENESS = 10
 
 
 @dataclass
@@ -208,7 +214,7 @@ def worker_command(*, catalog_path: str | None, lease_seconds: float, grace_seco
     command = [sys.executable, "-m", "ordertower.entrypoints.cli", "worker", "--supervised",
                "--no-migrate",  # serve brought the schema to head before starting them
                "--lease-seconds", repr(lease_seconds), "--grace-seconds", repr(grace_seconds),
-               "--log-level", log_level]
+               "--log-level", log_level, "--nice", str(WORKER_NICENESS)]
     if catalog_path:
         command += ["--catalog", catalog_path]
     if log_format:

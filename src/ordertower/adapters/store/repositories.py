@@ -42,8 +42,10 @@ class OrderRepository:
     def add(self, row: dict[str, Any]) -> None:
         self.conn.execute(orders.insert().values(**row))
 
-    def get(self, order_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
-        q = sa.select(orders).where(orders.c.id == order_id)
+    def get(self, order_id: str, *, for_update: bool = False, whole: bool = True) -> dict[str, Any] | None:
+        """The order; ``whole=False``: without its TMF body and items (what the engine's
+        writers need; a large order's body is megabytes of JSON to read and parse)."""
+        q = sa.select(*(orders.c if whole else _ORDER_STATE)).where(orders.c.id == order_id)
         if for_update:
             q = q.with_for_update()
         row = self.conn.execute(q).mappings().first()
@@ -175,11 +177,13 @@ class OrderRepository:
             fulfillment_lines.c.line_id == line_id)).mappings().first()
         return dict(row) if row else None
 
-    def get_many(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def get_many(self, order_ids: Iterable[str], *, whole: bool = True) -> dict[str, dict[str, Any]]:
+        """These orders by id (``whole=False``: without their body and items, as ``get``)."""
         out: dict[str, dict[str, Any]] = {}
+        columns = orders.c if whole else _ORDER_STATE
         for chunk in _chunks(sorted(set(order_ids))):
             out.update((r["id"], dict(r)) for r in self.conn.execute(
-                sa.select(orders).where(orders.c.id.in_(chunk))).mappings())
+                sa.select(*columns).where(orders.c.id.in_(chunk))).mappings())
         return out
 
     def lines_of(self, revisions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
@@ -369,14 +373,19 @@ class PlanRepository:
         return [dict(r) for r in self.conn.execute(q.order_by(plan_items.c.revision,
                                                               plan_items.c.position)).mappings().all()]
 
-    def of_revisions(self, revisions: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
-        """The items of each order's revision (``revisions``: order id to revision), by order,
-        in position order."""
+    def open_of_revisions(self, revisions: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+        """The open items (not in a final state) of each order's revision (``revisions``:
+        order id to revision), by order, in position order; only what jeopardy reads (their
+        id, key, name, state, dependencies, expected duration, start and jeopardy): a large
+        order's finished items and every item's spec are not read."""
         out: dict[str, list[dict[str, Any]]] = {o: [] for o in revisions}
+        c = plan_items.c
+        columns = [c.id, c.order_id, c.key, c.name, c.state, c.depends_on, c.expected_duration_s,
+                   c.started_at, c.jeopardy]
         for chunk in _chunks(sorted(revisions.items())):
-            q = (sa.select(plan_items).where(sa.tuple_(plan_items.c.order_id, plan_items.c.revision)
-                                             .in_(chunk))
-                 .order_by(plan_items.c.order_id, plan_items.c.position))
+            q = (sa.select(*columns).where(sa.tuple_(c.order_id, c.revision).in_(chunk),
+                                           c.state.not_in([s.value for s in FINAL_ITEM_STATES]))
+                 .order_by(c.order_id, c.position))
             for r in self.conn.execute(q).mappings():
                 out[r["order_id"]].append(dict(r))
         return out
