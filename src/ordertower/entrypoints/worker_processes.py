@@ -14,8 +14,7 @@ standard output and error.
   the worker's poll). The end of that input means serve is gone (even killed with SIGKILL):
   the child then shuts down gracefully, as on SIGTERM, so no worker outlives its serve.
 - **Priority.** The children run at niceness 10 (``worker --nice 10``): when the CPU is
-  busy, the API (and a database on the same machine) gets it first, so orders placed while
-  the engine is busy are not kept waiting behind it.
+  busy, the API (and a database on the same machine) gets it first.
 - **Liveness.** A child that exits while serve is not shutting down is logged (its exit
   code) and started again after a delay (1 s; doubling while a restarted child keeps dying
   within 10 s of its start, at most 30 s). ``/health`` reports ``workers`` (children alive) and ``workers_ok`` (all of them).
@@ -56,8 +55,8 @@ RESTART_DELAY_MAX_S = 30.0
 DIED_YOUNG_S = 10.0  # a child that dies sooner than this after its start doubles the delay
 CHECK_EVERY_S = 0.5
 KILL_MARGIN_S = 5.0  # beyond the grace period, before a child still running is killed
-# the children's CPU priority (Unix niceness): the API answers first, the engine uses what is
-# left (issue 11: orders placed while the workers are busy waited behind them)
+# the children's CPU priority (Unix niceness): the API gets the CPU first, the engine what is
+# left (issue 11: orders placed while the workers are busy wait behind them)
 WORKER_NICENESS = 10
 
 
