@@ -18,12 +18,12 @@ def _plan_rows(engine, order_id: str) -> list[dict]:
         return uow.plan.lock_all(order_id)
 
 
-def test_a_callout_reads_its_order_without_the_tmf_body_and_an_auto_step_reads_it_whole(engine):
+def test_a_callout_reads_its_order_without_the_tmf_body_and_a_task_reads_it_whole(engine):
     order_id = engine.place(order_body(("1", "fiber", {"speed": 100, "install": "technician"})))
     rows = _plan_rows(engine, order_id)
     callouts = [row for row in rows if row["type"] == "callout"]
-    autos = [row for row in rows if row["type"] == "auto"]
-    assert callouts and autos
+    tasks = [row for row in rows if row["type"] == "manual"]
+    assert callouts and tasks
     store = engine.container.store
 
     for row, (order, line, _lines) in zip(callouts, (item_context.load_contexts(store, callouts)[r["id"]]
@@ -34,12 +34,12 @@ def test_a_callout_reads_its_order_without_the_tmf_body_and_an_auto_step_reads_i
     order, _line, _lines = item_context.load_context(store, callouts[0])
     assert "body" not in order and "items" not in order
 
-    for order, _line, _lines in item_context.load_contexts(store, autos).values():
+    # a task's routing rules read the order's body (its category, priority, customer type)
+    for order, _line, _lines in item_context.load_contexts(store, tasks).values():
         assert order["body"]["productOrderItem"][0]["id"] == "1"
-        assert [i["id"] for i in order["items"]] == ["1"]
-    assert item_context.load_context(store, autos[0])[0]["body"]["productOrderItem"][0]["id"] == "1"
+    assert item_context.load_context(store, tasks[0])[0]["body"]["productOrderItem"][0]["id"] == "1"
     # a claim of both reads the order once, whole, for all of them
-    both = item_context.load_contexts(store, callouts + autos)
+    both = item_context.load_contexts(store, callouts + tasks)
     assert all("body" in order for order, _, _ in both.values())
 
 
@@ -56,3 +56,39 @@ def test_the_jeopardy_sweep_reads_only_the_open_items_of_an_order(engine):
     assert all("spec" not in r for r in read)
     # and the sweep itself runs on them
     assert jeopardy.sweep_jeopardy(engine.container.store) >= 0
+
+
+def test_an_assetize_item_reads_only_its_bundles_items_and_lines_as_they_are_now(engine):
+    from ordertower.domain.inventory import asset_changes
+
+    order_id = engine.place(order_body(("1", "fiber", {"speed": 100, "install": "technician"}),
+                                       ("2", "fiber", {"speed": 500, "install": "self"}),
+                                       ("3", "fiber", {"speed": 1000, "install": "self"})))
+    store = engine.container.store
+    rows = _plan_rows(engine, order_id)
+    assetize = [r for r in rows if r["type"] == "auto" and r["spec"].step == "assetize"]
+    assert len(assetize) == 3
+    with store.read() as uow:
+        whole = uow.orders.get(order_id)
+        lines = uow.orders.lines(order_id, whole["revision"])
+
+    contexts = item_context.load_contexts(store, assetize)
+    for row in assetize:
+        root = row["spec"].root_item_id
+        order, line, own = contexts[row["id"]]
+        assert line is None and "body" not in order
+        assert [i["id"] for i in order["items"]] == [root]
+        mine = [ln for ln in lines if root in ln["lineage"]]
+        assert own and [ln["line_id"] for ln in own] == [ln["line_id"] for ln in mine]
+        assert asset_changes(root, order["items"], own, lambda _: None) == \
+            asset_changes(root, whole["items"], lines, lambda _: None)
+
+    # a later claim reads the lines again, with what callouts have written into them since
+    changed = next(ln for ln in lines if "2" in ln["lineage"])
+    with store.uow() as uow:
+        uow.orders.update_line_attributes(order_id, whole["revision"], changed["line_id"],
+                                          dict(changed["attributes"]) | {"port": "P-7"})
+        uow.commit()
+    second = next(r for r in assetize if r["spec"].root_item_id == "2")
+    _order, _line, own = item_context.load_contexts(store, [second])[second["id"]]
+    assert next(ln for ln in own if ln["line_id"] == changed["line_id"])["attributes"]["port"] == "P-7"

@@ -1,16 +1,13 @@
 """The asset recording of a large order: each bundle's assets are found in time proportional
-to the bundle (domain/inventory.bundles_of groups the order once), and the assetize items
-of one claim, which share their order's items and lines, group them once between them
-(engine/auto_steps.py), while a later claim's fresh lines are grouped afresh."""
+to the bundle (domain/inventory.bundles_of groups the order once), and from the bundle's
+own items and lines alone (what a worker reads for an assetize item: engine/item_context.py;
+tests/integration/test_large_order_costs.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ordertower.domain.inventory import asset_changes, bundles_of
-from ordertower.domain.item_spec import ItemSpec
-from ordertower.engine import auto_steps
-from ordertower.engine.auto_steps import assetize, step_context
 
 
 def _order(bundles: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -49,29 +46,25 @@ def test_the_assets_of_each_bundle_are_the_same_from_the_grouped_order_as_from_t
         assert {u["key"] for c in alone for u in c["inventory"]} == {f"dev-{root}", f"msisdn-{root}", "acct-1"}
 
 
-def _assetize(order: dict[str, Any], lines: list[dict[str, Any]], root: str):
-    item = {"id": f"a-{root}", "key": f"assetize/{root}", "name": "Record assets", "attempts": 1,
-            "system": None, "spec": ItemSpec(step="assetize", root_item_id=root)}
-    return assetize(step_context(order, item, None, lines))
+def _with_three_instances(items, lines):
+    """The order plus a router of quantity 3: three root items, instances of item "q"."""
+    for n in (1, 2, 3):
+        items.append({"id": f"q#{n}", "parent_id": None, "offering_id": "router", "action": "add",
+                      "attributes": {}, "instance": n, "item_of": "q", "asset_id": f"asset-q{n}"})
+        lines.append({"line_id": f"Lq{n}", "lineage": [f"q#{n}"], "technical_product": "cpe",
+                      "action": "add", "attributes": {"serial": f"s{n}"}, "inventory_key": f"cpe-{n}"})
+    return items, lines
 
 
-def test_the_assetize_items_of_one_claim_group_their_order_once_and_a_later_claim_afresh(monkeypatch):
-    calls = []
-
-    def counting(order_items, lines):
-        calls.append(len(lines))
-        return bundles_of(order_items, lines)
-    monkeypatch.setattr(auto_steps, "bundles_of", counting)
-    items, lines = _order(50)
-    order = {"id": "o1", "external_id": None, "customer_id": "c1", "items": items}
-
-    first = [_assetize(order, lines, str(n)) for n in range(50)]
-    assert len(calls) == 1  # one claim, its 50 bundles: grouped once
-    assert all(result.output == {"assets": 2} for result in first)
-
-    # the next claim reads the lines again (a callout of bundle 7 changed its device since)
-    fresh = [ln | {"attributes": {"imei": "new"}} if ln["line_id"] == "L7" else ln for ln in lines]
-    again = _assetize(order, fresh, "7")
-    assert len(calls) == 2
-    device = next(u for c in again.assets for u in c["inventory"] if u["key"] == "dev-7")
-    assert device["attributes"] == {"imei": "new"}
+def test_a_bundle_read_alone_gives_the_assets_the_whole_order_gives():
+    items, lines = _with_three_instances(*_order(4))
+    grouped = bundles_of(items, lines)
+    for root in grouped.items:
+        own_lines = [ln for ln in lines if ln["line_id"] in set(grouped.line_ids(root))]
+        assert asset_changes(root, grouped.order_items(root), own_lines, _no_account) == \
+            asset_changes(root, items, lines, _no_account)
+    # the second router is grouped under the first's asset, though it is a bundle of its own
+    assert [i["id"] for i in grouped.order_items("q#2")] == ["q#2", "q#1"]
+    (second,) = asset_changes("q#2", grouped.order_items("q#2"), [lines[-2]], _no_account)
+    assert second["instance_of"] == "asset-q1"
+    assert grouped.line_ids("0") == ["L0", "L0.plan", "Lacct"]

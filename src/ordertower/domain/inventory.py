@@ -231,6 +231,21 @@ class Bundles:
     # (an instance added to an installed group by a modify names its group already)
     lowest: dict[str, dict[str, Any]]
 
+    def line_ids(self, root_item_id: str) -> list[str]:
+        """The ids of the lines realising a bundle's items."""
+        return [line["line_id"] for line in self.lines.get(root_item_id, [])]
+
+    def order_items(self, root_item_id: str) -> list[dict[str, Any]]:
+        """What ``asset_changes`` of this bundle reads of the order's items: the bundle's, and
+        the lowest instance of each item of quantity N they are instances of (which may be a
+        bundle of its own). ``asset_changes(root, bundles.order_items(root), <the bundle's
+        lines>)`` equals ``asset_changes(root, <all the items>, <all the lines>)``."""
+        mine = self.items.get(root_item_id, [])
+        ids = {i["id"] for i in mine}
+        groups = {self.lowest[i["item_of"]]["id"]: self.lowest[i["item_of"]] for i in mine
+                  if i.get("item_of") in self.lowest}
+        return mine + [i for key, i in groups.items() if key not in ids]
+
 
 def bundles_of(order_items: list[dict[str, Any]], lines: list[dict[str, Any]]) -> Bundles:
     """``order_items``: stored order items (dicts, with ``asset_id``); ``lines``: the order's

@@ -12,14 +12,13 @@ sends the item to fallout at once.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Awaitable, Callable, Mapping, Union
 
 from ..domain.clock import Clock
 from ..domain.errors import DomainError
-from ..domain.inventory import Bundles, asset_changes, bundles_of
+from ..domain.inventory import asset_changes
 from .ports import HttpClient
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -129,31 +128,8 @@ def assetize(ctx: StepContext) -> StepResult:
     lines keep or leave (docs/catalog.md, "The installed base")."""
     root = ctx.raw_item["spec"].root_item_id
     changes = asset_changes(root, ctx.raw_order["items"], ctx.lines,
-                            lambda lines: _billing_account(lines, ctx.catalog),
-                            _bundles(ctx.raw_order["items"], ctx.lines))
+                            lambda lines: _billing_account(lines, ctx.catalog))
     return StepResult(output={"assets": len(changes)}, assets=changes)
-
-
-# The bundles of the orders whose assetize items a worker runs now: the items of one claim
-# share their order's items and lines (engine/item_context.load_contexts reads them once),
-# so a large order's bundles are grouped once per claim, not once per bundle. Keyed by the
-# identity of those lists, which each entry keeps alive (so an id is never reused while
-# cached): lines read later (another claim) are other lists, and are grouped afresh.
-_BUNDLES: list[tuple[list, list, Bundles]] = []
-_BUNDLES_KEPT = 4  # each holds an order's lines: few, a large order's are megabytes
-_BUNDLES_LOCK = threading.Lock()
-
-
-def _bundles(order_items: list[dict[str, Any]], lines: list[dict[str, Any]]) -> Bundles:
-    with _BUNDLES_LOCK:
-        for items_seen, lines_seen, bundles in _BUNDLES:
-            if items_seen is order_items and lines_seen is lines:
-                return bundles
-    bundles = bundles_of(order_items, lines)
-    with _BUNDLES_LOCK:
-        _BUNDLES.insert(0, (order_items, lines, bundles))
-        del _BUNDLES[_BUNDLES_KEPT:]
-    return bundles
 
 
 def _billing_account(lines: list[dict[str, Any]], catalog: Any) -> str | None:
