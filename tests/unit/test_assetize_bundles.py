@@ -41,7 +41,7 @@ def test_the_assets_of_each_bundle_are_the_same_from_the_grouped_order_as_from_t
     assert [ln["line_id"] for ln in grouped.lines["3"]] == ["L3", "L3.plan", "Lacct"]
     for root in grouped.items:
         alone = asset_changes(root, items, lines, _no_account)
-        assert asset_changes(root, items, lines, _no_account, grouped) == alone
+        assert asset_changes(root, grouped.order_items(root), grouped.lines[root], _no_account) == alone
         assert [c["order_item_id"] for c in alone] == [root, f"{root}.plan"]
         assert {u["key"] for c in alone for u in c["inventory"]} == {f"dev-{root}", f"msisdn-{root}", "acct-1"}
 

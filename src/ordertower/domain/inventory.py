@@ -281,24 +281,20 @@ def bundles_of(order_items: list[dict[str, Any]], lines: list[dict[str, Any]]) -
 
 
 def asset_changes(root_item_id: str, order_items: list[dict[str, Any]], lines: list[dict[str, Any]],
-                  billing_account: Callable[[list[dict[str, Any]]], str | None],
-                  bundles: Bundles | None = None) -> list[dict[str, Any]]:
+                  billing_account: Callable[[list[dict[str, Any]]], str | None]) -> list[dict[str, Any]]:
     """What the completion of one bundle (root order item) changes in the installed base:
     one record per order item of the bundle that adds, modifies or deletes an asset, with
     the inventory items its lines keep (add, modify, noChange) or leave (delete).
 
     ``order_items`` are stored order items (dicts) with ``asset_id``; ``lines`` the order's
-    fulfillment lines as stored (with ``inventory_key``, ``action``, ``attributes``);
-    ``bundles``: ``bundles_of(order_items, lines)``, when the caller has it already."""
-    if bundles is None:  # the items grouped; each line is looked at once, below
-        bundles = bundles_of(order_items, [])
-        candidates = lines
-    else:
-        candidates = bundles.lines.get(root_item_id, [])
+    fulfillment lines as stored (with ``inventory_key``, ``action``, ``attributes``): the
+    whole order's, or only the bundle's (``Bundles.order_items`` and ``Bundles.lines``, what a
+    worker reads for an assetize item), with the same result."""
+    bundles = bundles_of(order_items, [])  # the items grouped; each line is looked at once, below
     bundle = [i for i in bundles.items.get(root_item_id, []) if i.get("offering_id")]
     wanted = {i["id"] for i in bundle}
     realizing: dict[str, list[dict[str, Any]]] = {i: [] for i in wanted}
-    for line in candidates:
+    for line in lines:
         # a set operation: a line shared by every bundle (a customer's billing account in a
         # 10,000-line order) has a lineage of thousands of items
         for item_id in wanted.intersection(line["lineage"]):

@@ -20,11 +20,10 @@ def load_context(store: Store, item: dict[str, Any]) -> tuple[dict[str, Any], di
     """The order, the item's line, and the lines ``assetize`` reads (else none), as they are
     now; one item alone (a circuit breaker's trial, or when a claim's read failed), so an
     ``assetize`` item reads every line of its revision here, and groups them itself."""
-    # a compensation reads the line of the revision whose work it undoes
-    revision = item["spec"].line_revision or item["revision"]
+    revision = _revision(item)
     with store.read() as uow:
         order = uow.orders.get(item["order_id"], whole=reads_whole_order(item))
-        if item["type"] == "auto" and item["spec"].step == ASSETIZE_STEP:
+        if _is_assetize(item):
             lines = uow.orders.lines(item["order_id"], revision)
             line = next((ln for ln in lines if ln["line_id"] == item["line_id"]), None)
         else:
