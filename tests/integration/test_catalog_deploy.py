@@ -184,7 +184,7 @@ def test_a_dry_run_on_1000_stored_orders_reports_exactly_the_orders_and_lines_a_
     placed: dict[str, str] = {}
     for n, (kind, items) in enumerate(_orders(1000)):
         cmd = PlaceOrder(items=items, customer_id=f"cust-{n % 50}")
-        placed[place_order(cmd, container.store, container.catalog)] = kind
+        placed[place_order(cmd, container.store, container.catalog).id] = kind
     unlimited = {o for o, kind in placed.items() if kind == "unlimited"}
     assert len(unlimited) == 250
 

@@ -44,10 +44,20 @@ def installed_base(store: Store, customer_id: str | None) -> InstalledBase:
         return uow.inventory.snapshot(customer_id)
 
 
+@dataclass(frozen=True)
+class PlacedOrder:
+    """The order as it was stored and its plan, read in the transaction that stored them: what
+    the answer to the placement shows (a worker may already have moved it on since)."""
+
+    id: str
+    order: dict[str, Any]
+    plan: list[dict[str, Any]]
+
+
 @retrying
 def place_order(cmd: PlaceOrder, store: Store, catalog: LoadedCatalog, *,
-                inline_limit: int = INLINE_PLANNING_LIMIT) -> str:
-    """Returns the new order's id. Raises InvalidOrder (nothing stored) on bad input.
+                inline_limit: int = INLINE_PLANNING_LIMIT) -> PlacedOrder:
+    """The new order, as stored. Raises InvalidOrder (nothing stored) on bad input.
 
     The order is validated and decomposed against the customer's installed base (MACD). An
     order of more than ``inline_limit`` items is stored with one ``plan-order`` item instead
@@ -108,5 +118,6 @@ def place_order(cmd: PlaceOrder, store: Store, catalog: LoadedCatalog, *,
             if not plan.items:
                 transition_order(uow, order, OrderState.COMPLETED, "nothing to fulfil",
                                  completion_date=now)
+        placed = PlacedOrder(order_id, uow.orders.get(order_id), uow.plan.for_order(order_id, 1))
         uow.commit()
-    return order_id
+    return placed

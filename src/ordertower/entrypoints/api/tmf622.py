@@ -78,11 +78,12 @@ async def create_product_order(request: Request) -> JSONResponse:
     if getattr(request.state, "actor", None):  # the API key's name (none under --no-auth)
         cmd = replace(cmd, actor=request.state.actor)
     # c.catalog may poll the database for a newer version: in the thread, never on the loop
-    order_id = await asyncio.to_thread(lambda: place_order(cmd, c.store, c.catalog,
-                                                           inline_limit=c.settings.inline_planning_limit))
-    order, plan = await asyncio.to_thread(queries.order_with_plan, c.store, order_id)
-    return JSONResponse(product_order(order, plan), status_code=201,
-                        headers={"Location": f"{ORDER_BASE}/{order_id}"})
+    # answered with the order as placed, read in the transaction that stored it: an in-process
+    # worker may have planned (or rejected) it since, which a GET shows
+    placed = await asyncio.to_thread(lambda: place_order(cmd, c.store, c.catalog,
+                                                         inline_limit=c.settings.inline_planning_limit))
+    return JSONResponse(product_order(placed.order, placed.plan), status_code=201,
+                        headers={"Location": f"{ORDER_BASE}/{placed.id}"})
 
 
 OrderId = id_path("The product order's id.")
