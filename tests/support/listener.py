@@ -28,7 +28,14 @@ class Listener:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"null")
+                length = int(self.headers.get("content-length", 0))
+                raw = self.rfile.read(length)
+                if not raw or len(raw) < length:
+                    # the sender went away mid-request (a server stopped while it delivered):
+                    # nothing was delivered, and there is nobody to answer
+                    self.close_connection = True
+                    return
+                body = json.loads(raw)
                 with listener._lock:
                     status = listener.status
                     if 200 <= status < 300:
