@@ -87,6 +87,12 @@ def test_serve_runs_its_workers_as_child_processes_restarts_one_that_dies_and_st
         background = min(_niceness(serve.popen.pid) + 10, 19)
         wait_until(lambda: all(_niceness(pid) == background for pid in children), 60,
                    "the worker processes to lower their priority")
+        # in serve's session, so the kernel weighs their niceness against the API's (a child
+        # in a session of its own is an autogroup of its own, which shares the CPU equally
+        # with serve's whatever its niceness); in a process group of their own, so a Ctrl-C
+        # at a terminal reaches serve alone
+        assert {os.getsid(pid) for pid in children} == {os.getsid(serve.popen.pid)}
+        assert all(os.getpgid(pid) == pid for pid in children)
         assert _health(serve) | {"catalog_version": None, "version": None} == {
             "status": "ok", "database": "ok", "workers": expected, "workers_ok": True,
             "catalog_version": None, "version": None}
