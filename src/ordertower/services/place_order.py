@@ -18,6 +18,7 @@ from ..domain.errors import InvalidOrder, Issue
 from ..domain.inventory import InstalledBase
 from ..domain.lifecycle import OrderState
 from ..domain.orders import ItemInput, validate_items, with_asset_ids
+from ..domain.jeopardy import projected_completion
 from ..domain.service_levels import apply_learned, expected_completion, lead_times, planned_rows
 from ..engine.plan_order import INLINE_PLANNING_LIMIT, plan_items, planning_plan
 from ..engine.transitions import transition_order
@@ -79,23 +80,26 @@ def place_order(cmd: PlaceOrder, store: Store, catalog: LoadedCatalog, *,
 
     with store.uow() as uow:
         now = uow.clock.now()
-        expected = None
+        expected = projection = None
         if not unfulfillable:
             assert plan is not None
             if not deferred:
                 apply_learned(plan.items, lines, uow.service_levels.learned())
             start = max(now, cmd.requested_start_date or now)
+            rows = [] if deferred else planned_rows(plan.items)
             expected = expected_completion(
-                [] if deferred else planned_rows(plan.items),
-                lead_times(catalog.catalog, (i.offering_id for i in items),
-                           (line.technical_product for line in lines)), start)
+                rows, lead_times(catalog.catalog, (i.offering_id for i in items),
+                                 (line.technical_product for line in lines)), start)
+            # as the jeopardy sweep projects it (engine/jeopardy.py), which then leaves it
+            # until it moves; a deferred plan is projected once planned
+            projection = None if deferred else projected_completion(rows, now)
         order = {
             "id": order_id, "external_id": cmd.external_id, "state": OrderState.ACKNOWLEDGED.value,
             "customer_id": cmd.customer_id, "catalog_version": catalog.version, "revision": 1,
             "order_date": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "requested_start_date": cmd.requested_start_date,
             "requested_completion_date": cmd.requested_completion_date,
-            "expected_completion_date": expected,
+            "expected_completion_date": expected, "projected_completion": projection,
             "body": cmd.body, "items": [i.as_dict() for i in items],
             "related_orders": list(cmd.related_orders),
             "created_at": now, "updated_at": now}
