@@ -33,6 +33,10 @@ def _chunks(seq: list, size: int = _CHUNK) -> Iterable[list]:
 
 # an order's columns but the TMF body and items (what writers that lock many orders read)
 _ORDER_STATE = [c for c in orders.c if c.name not in ("body", "items")]
+# what releasing an item reads of it (its state change, its event): not its spec, output
+# and dependency lists, which cost a JSON decoding each
+_RELEASED = [plan_items.c[name] for name in ("id", "order_id", "revision", "key", "name", "type",
+                                             "system", "state", "attempts", "step_id")]
 
 
 class OrderRepository:
@@ -577,7 +581,7 @@ class PlanRepository:
             [{"b_id": i, "b_n": n} for i, n in counts.items()])
         out: list[dict[str, Any]] = []
         for chunk in _chunks(list(counts)):
-            out += [dict(r) for r in self.conn.execute(sa.select(plan_items).where(
+            out += [dict(r) for r in self.conn.execute(sa.select(*_RELEASED).where(
                 plan_items.c.id.in_(chunk), plan_items.c.pending_deps <= 0,
                 plan_items.c.state == ItemState.PENDING.value)).mappings()]
         return out
