@@ -253,7 +253,9 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool |
     for warning in catalog.warnings:  # allowed, but likely wrong (catalog validate prints them)
         log.warning("catalog warning", where=f"{warning.file}:{warning.line}", path=warning.path,
                     message=warning.message)
-    engine = create_db_engine(settings.database_url)
+    # on SQLite, the API's writes take the lock before a worker's (adapters/store/write_turns.py)
+    engine = create_db_engine(settings.database_url,
+                              write_turns="engine" if role == "worker" else "intake")
     if migrate is not None:
         settings.migrate = migrate
     wait_for_database(engine, settings.database_wait_seconds)

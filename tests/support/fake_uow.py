@@ -229,5 +229,8 @@ class FakeStore:
     def read(self) -> FakeUnitOfWork:
         return self.fake
 
+    def writers_waiting(self) -> bool:
+        return False
+
     def on_work_released(self, listener) -> None:  # pragma: no cover - not used by handlers
         pass

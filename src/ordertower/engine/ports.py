@@ -398,6 +398,10 @@ class Store(Protocol):
 
     def uow(self) -> UnitOfWork: ...
 
+    def writers_waiting(self) -> bool:
+        """Others write now and wait while this process writes (SQLite has one writer at a
+        time): the engine keeps its write transactions short meanwhile."""
+
     def read(self) -> UnitOfWork: ...
 
     def on_work_released(self, listener: Callable[[], None]) -> None: ...

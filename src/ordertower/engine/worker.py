@@ -101,14 +101,30 @@ class RateLimiter:
 class GroupCommit:
     """Outcomes recorded in sets: while one set is being written (in a thread), the outcomes
     that arrive wait, and are written together next, in one transaction. A lone outcome is
-    written at once; under load, a set grows to what arrived during one write."""
+    written at once; under load, a set grows to what arrived during one write.
+
+    ``budget_s``: while ``busy()`` says others wait for this process's write transactions
+    (the API, on SQLite: one writer at a time), a set is cut to what can be written in about
+    that long, judged from the last sets' time per outcome, so that an order placed meanwhile
+    waits no longer than that for its turn (never fewer than MIN_SET outcomes). Otherwise sets
+    of up to MAX_SET."""
 
     MAX_SET = 500
+    MIN_SET = 8
 
-    def __init__(self, write: Callable[[list[tuple[dict[str, Any], Outcome]]], list[str | None]]):
+    def __init__(self, write: Callable[[list[tuple[dict[str, Any], Outcome]]], list[str | None]],
+                 budget_s: float | None = None, busy: Callable[[], bool] = lambda: False):
         self._write = write
+        self._busy = busy
         self._waiting: list[tuple[dict[str, Any], Outcome, asyncio.Future]] = []
         self._writer: asyncio.Task | None = None
+        self.budget_s = budget_s
+        self._per_outcome_s: float | None = None  # the last sets' time per outcome (smoothed)
+
+    def set_size(self) -> int:
+        if self.budget_s is None or not self._per_outcome_s or not self._busy():
+            return self.MAX_SET
+        return max(self.MIN_SET, min(self.MAX_SET, int(self.budget_s / self._per_outcome_s)))
 
     async def record(self, item: dict[str, Any], outcome: Outcome) -> str | None:
         """The item's new state once its outcome is committed (None: the lease was lost)."""
@@ -118,12 +134,20 @@ class GroupCommit:
             self._writer = asyncio.create_task(self._write_all())
         return await future
 
+    def _timed_write(self, batch: list[tuple[dict[str, Any], Outcome]]) -> list[str | None]:
+        started = time.perf_counter()
+        states = self._write(batch)
+        per = (time.perf_counter() - started) / len(batch)
+        self._per_outcome_s = per if self._per_outcome_s is None else 0.7 * self._per_outcome_s + 0.3 * per
+        return states
+
     async def _write_all(self) -> None:
         try:
             while self._waiting:
-                batch, self._waiting = self._waiting[:self.MAX_SET], self._waiting[self.MAX_SET:]
+                size = self.set_size()
+                batch, self._waiting = self._waiting[:size], self._waiting[size:]
                 try:
-                    states = await asyncio.to_thread(self._write, [(i, o) for i, o, _ in batch])
+                    states = await asyncio.to_thread(self._timed_write, [(i, o) for i, o, _ in batch])
                 except Exception as exc:  # each caller records its own outcome alone
                     for _, _, future in batch:
                         if not future.done():
@@ -136,6 +160,12 @@ class GroupCommit:
             self._writer = None
 
 
+# while the API waits for the engine's write transactions (SQLite: one writer at a time), a
+# set of outcomes is cut to what can be written in about this long: an order placed meanwhile
+# waits for its turn no longer
+BUSY_SET_BUDGET_S = 0.005
+# and a claim takes this many items at most
+BUSY_CLAIM_MAX = 100
 # a busy worker claims many times a second; its housekeeping (write transactions that
 # mostly find nothing) runs at most this often
 HOUSEKEEPING_SECONDS = 0.25
@@ -173,7 +203,9 @@ class Worker:
         self.started = False
         self._backoff = 0.0  # the current back-off while the database is unavailable
         self.probes = breaker.Probes(store, executors)  # circuit breakers (engine/breaker.py)
-        self._outcomes = GroupCommit(lambda done: recording.record_many(self.store, self.name, done))
+        self._outcomes = GroupCommit(lambda done: recording.record_many(self.store, self.name, done),
+                                     budget_s=BUSY_SET_BUDGET_S,
+                                     busy=store.writers_waiting)
 
     def stop(self, grace_seconds: float | None = None) -> None:
         """Stop claiming at once; the items running get ``grace_seconds`` (default: the
@@ -260,6 +292,8 @@ class Worker:
         if room <= 0:
             await asyncio.sleep(0.01)
             return []
+        if self.store.writers_waiting():  # a short claim: the API waits for its turn meanwhile
+            room = min(room, BUSY_CLAIM_MAX)
         saturated = [s for s, n in self._per_system.items() if n >= self.system_limits.get(s, 10**9)]
         try:
             rows = await asyncio.to_thread(leases.claim, self.store, self.name, room, self.lease,

@@ -1,8 +1,10 @@
 """Database engines for SQLite (embedded default) and PostgreSQL, from a plain URL.
 
 SQLite: WAL, synchronous=NORMAL, a busy timeout, and every write transaction opened with
-``BEGIN IMMEDIATE`` so writers queue for the lock instead of failing on upgrade. Reads
-(``readonly`` execution option) open a deferred transaction and run beside the writer.
+``BEGIN IMMEDIATE`` so writers queue for the lock instead of failing on upgrade; the API's and
+the workers' engines take turns at it first, the API's writes before the engine's
+(write_turns.py). Reads (``readonly`` execution option) open a deferred transaction and run
+beside the writer.
 PostgreSQL: psycopg 3.
 
 Faults: ``unavailable_reason`` tells a database that cannot serve *now* (connection lost or
@@ -17,12 +19,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import weakref
 from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+
+from .write_turns import EngineTurns, IntakeTurns, write_turns as turns_of
 
 
 def normalise_url(url: str) -> str:
@@ -43,7 +48,10 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
+def create_db_engine(url: str, *, pool_size: int = 10, write_turns: str | None = None) -> Engine:
+    """An engine on ``url``. ``write_turns`` (SQLite only): ``intake`` for the API's process,
+    ``engine`` for a worker process; their writes take turns, the API's first
+    (write_turns.py). None: writers meet in SQLite's busy handler alone."""
     url = normalise_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
@@ -53,11 +61,22 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
                                         f"{path.parent} (create it, or fix the database URL)")
         engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False},
                                   pool_size=pool_size, max_overflow=20)
-        _configure_sqlite(engine, path)
+        turns = turns_of(write_turns, path)
+        _configure_sqlite(engine, path, turns)
+        if turns is not None:
+            _TURNS[engine] = turns
         return engine
     # no pre-ping: it cost a round trip on every checkout; a connection the server dropped
     # fails its statement, SQLAlchemy discards it, and the caller's retry gets a fresh one
     return sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
+
+
+_TURNS: "weakref.WeakKeyDictionary[Engine, IntakeTurns | EngineTurns]" = weakref.WeakKeyDictionary()
+
+
+def write_turns_of(engine: Engine) -> IntakeTurns | EngineTurns | None:
+    """The write turns an engine's SQLite transactions take (None: none)."""
+    return _TURNS.get(engine)
 
 
 PROBE_TIMEOUT_S = 2
@@ -113,7 +132,7 @@ def sqlite_unwritable(path: Path) -> str | None:
     return None
 
 
-def _configure_sqlite(engine: Engine, path: Path | None) -> None:
+def _configure_sqlite(engine: Engine, path: Path | None, turns: IntakeTurns | EngineTurns | None) -> None:
     @event.listens_for(engine, "do_connect")
     def _refuse_read_only(_dialect, _record, _cargs, _cparams):
         reason = sqlite_unwritable(path) if path is not None else None
@@ -133,8 +152,49 @@ def _configure_sqlite(engine: Engine, path: Path | None) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        readonly = conn.get_execution_options().get("readonly", False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("readonly", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if turns is None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        raw = conn.connection.dbapi_connection
+        turns.begin(raw)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            turns.end(raw)
+            raise
+
+    if turns is not None:  # a transaction's turn ends once SQLite has committed or rolled back
+        _after(engine.dialect, "do_commit", turns.end)
+        _after(engine.dialect, "do_rollback", turns.end)
+
+        # and, whatever happened, when its connection goes back to the pool or is dropped
+        @event.listens_for(engine, "checkin")
+        @event.listens_for(engine, "close")
+        def _turn_over(dbapi_conn, _record):
+            if dbapi_conn is not None:
+                turns.end(dbapi_conn)
+
+        @event.listens_for(engine, "invalidate")
+        def _turn_over_invalidated(dbapi_conn, _record, _exc):
+            if dbapi_conn is not None:
+                turns.end(dbapi_conn)
+
+
+def _after(dialect, name: str, then) -> None:
+    """Call ``then(raw DBAPI connection)`` after the dialect's ``name`` (do_commit,
+    do_rollback), whatever it raised: SQLAlchemy's commit and rollback events come before."""
+    original = getattr(dialect, name)
+
+    def wrapped(connection):
+        try:
+            original(connection)
+        finally:
+            then(getattr(connection, "dbapi_connection", connection))
+
+    setattr(dialect, name, wrapped)
 
 
 # --- faults: a database that cannot serve now ---------------------------------------------------

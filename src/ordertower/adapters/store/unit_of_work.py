@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from ...domain.clock import Clock
 from ...domain.errors import DatabaseUnavailable, TransactionConflict
-from .database import unavailable_reason
+from .database import unavailable_reason, write_turns_of
+from .write_turns import EngineTurns
 from ...domain.priority import DEFAULT_AGING_SECONDS
 from .idempotency import IdempotencyRepository
 from .console_queries import ConsoleQueryRepository
@@ -109,6 +110,10 @@ class SqlUnitOfWork:
             raise DatabaseUnavailable(unavailable) from exc
 
 
+# the API wrote this recently: it may write again any moment
+INTAKE_WINDOW_S = 1.0
+
+
 class Store:
     """The database: hands out units of work, and tells listeners when work was released."""
 
@@ -117,6 +122,13 @@ class Store:
         self.clock = clock
         self.priority_aging_s = priority_aging_s
         self._listeners: list[Callable[[], None]] = []
+
+    def writers_waiting(self) -> bool:
+        """Others write now and wait for this process's write transactions: on SQLite (one
+        writer at a time), a worker's while the API wrote within the last second
+        (write_turns.py). Never on PostgreSQL, whose writers lock rows, not the database."""
+        turns = write_turns_of(self.engine)
+        return isinstance(turns, EngineTurns) and turns.intake_active(INTAKE_WINDOW_S)
 
     def on_work_released(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
