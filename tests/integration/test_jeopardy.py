@@ -3,7 +3,9 @@ requested completion date; GREEN -> YELLOW -> RED -> GREEN, each change an event
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from ordertower.engine import jeopardy
 
 from ..support.engine import order_body
 
@@ -63,3 +65,31 @@ def test_an_order_is_judged_by_its_projected_completion_against_its_requested_da
     assert engine.order(tight)["jeopardy"] == "RED"
     events = [e for e in engine.history(tight) if e["type"] == "JeopardyChangeEvent" and "order" in e]
     assert [(e["from"], e["to"]) for e in events] == [("GREEN", "YELLOW"), ("YELLOW", "RED")]
+
+
+def test_a_projection_is_rewritten_only_once_it_has_moved_a_minute(engine):
+    """The sweep judges every open order on a read snapshot and writes only what changed: a
+    projection that moves with the clock (an overrunning item) is written again once it has
+    moved by PROJECTION_STEP_S, not on every sweep."""
+    engine.set_simulator("field-service", async_reply=True, async_delay_ms=600_000)
+    engine.await_callbacks = False
+    order_id = engine.place(order_body(("1", "fiber", {"speed": 100, "install": "technician"})))
+    engine.settle()
+    placed = engine.order(order_id)["projectedCompletionDate"]
+    assert placed is not None  # projected at placement
+
+    engine.advance(minutes=75)  # the install overran: the projection is now + activation 30m
+    engine.step()
+    overran = engine.order(order_id)["projectedCompletionDate"]
+    assert overran > placed
+
+    engine.advance(seconds=30)
+    assert jeopardy.sweep_jeopardy(engine.container.store) == 0
+    assert engine.order(order_id)["projectedCompletionDate"] == overran  # moved 30 s: left
+
+    engine.advance(seconds=45)
+    jeopardy.sweep_jeopardy(engine.container.store)
+    moved = engine.order(order_id)["projectedCompletionDate"]
+    assert moved > overran  # moved 75 s: written
+    assert (datetime.fromisoformat(moved.replace("Z", "+00:00"))
+            - datetime.fromisoformat(overran.replace("Z", "+00:00"))) >= timedelta(seconds=60)
