@@ -13,6 +13,7 @@ standard input ends (serve is gone), and takes each byte on it as a wake-up.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -65,6 +66,7 @@ def run_server(app, container: Container, host: str, port: int) -> None:
                             timeout_graceful_shutdown=max(int(container.settings.grace_seconds), 1),
                             lifespan="on")
     server = GracefulServer(config, container, getattr(app.state, "worker_processes", None))
+    freeze_startup_heap()
     server.run()
     if server.should_exit and server.started:
         _end_process(container)  # shut down gracefully: nothing is left to do
@@ -84,9 +86,20 @@ def _end_process(container: Container) -> None:
     os._exit(0)
 
 
+def freeze_startup_heap() -> None:
+    """What start-up built (modules, the catalog, the app, the engine) lives as long as the
+    process: it is put out of the garbage collector's sight (``gc.freeze``), so a full
+    collection scans only what came after. Before, the first full collection under load, about
+    2 s in, scanned it all and stalled every request in flight for 60 to 110 ms (issue 11:
+    the intake's p99)."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_worker(container: Container, *, supervised: bool = False) -> None:
     async def main() -> None:
         await container.start_workers(1)
+        freeze_startup_heap()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
 
