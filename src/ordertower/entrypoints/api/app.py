@@ -6,15 +6,15 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from ... import __version__
 from ...bootstrap import Container
-from ...domain.errors import Issue
 from . import catalog_explain, catalog_versions, openapi_document
 from .large_requests import PauseCollectorForLargeBodies
 from . import callbacks, fallout, keys, health, metrics, operations, people, problems, systems, tasks, tmf622, tmf637
 from . import service_levels
+from .refuse_nul import RefuseNul
 from .request_log import RequestLog
 from .access import AccessControl
 from .route_roles import check_every_route
@@ -53,15 +53,7 @@ def create_app(container: Container, *, start_workers: bool = True,
     app.state.health_probe = health.HealthProbe(container.store.engine)
     problems.install(app)
 
-    @app.middleware("http")
-    async def refuse_nul(request: Request, call_next):
-        """A NUL character has no place in a path or query (and PostgreSQL refuses it)."""
-        if "\x00" in request.url.path or any("\x00" in k or "\x00" in v
-                                               for k, v in request.query_params.multi_items()):
-            return problems.error_response(request, 400, "bad-request", "Bad request",
-                                             "NUL characters are not allowed in the URL.",
-                                             [Issue("url", "contains a NUL character")])
-        return await call_next(request)
+    app.add_middleware(RefuseNul)  # innermost: before the routes read the URL
     # every request: the route's least role (route_roles.py) against the caller's key
     app.add_middleware(AccessControl, store=container.store, routes=app.router.routes,
                        auth=container.settings.auth)
