@@ -44,7 +44,10 @@ class OrderRepository:
         self.conn = conn
 
     def add(self, row: dict[str, Any]) -> None:
-        self.conn.execute(orders.insert().values(**row))
+        # the values as parameters, not in the statement: one cached statement for every
+        # order, where .values(**row) built a new one and walked the whole TMF body for its
+        # cache key
+        self.conn.execute(orders.insert(), row)
 
     def get(self, order_id: str, *, for_update: bool = False, whole: bool = True) -> dict[str, Any] | None:
         """The order; ``whole=False``: without its TMF body and items (what the engine's
@@ -289,7 +292,7 @@ class AssetRepository:
         self.conn = conn
 
     def add(self, row: dict[str, Any]) -> None:
-        self.conn.execute(assets.insert().values(**row))
+        self.conn.execute(assets.insert(), row)
 
     def get(self, asset_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(sa.select(assets).where(assets.c.id == asset_id)).mappings().first()
@@ -532,7 +535,7 @@ class PlanRepository:
         return [dict(r) for r in rows]
 
     def add_attempt(self, row: dict[str, Any]) -> None:
-        self.conn.execute(item_attempts.insert().values(**row))
+        self.conn.execute(item_attempts.insert(), row)
 
     # --- in sets: the worker's outcomes, many at a time (engine/completions.py) -----------
 
