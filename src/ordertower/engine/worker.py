@@ -110,7 +110,7 @@ class GroupCommit:
     of up to MAX_SET."""
 
     MAX_SET = 500
-    MIN_SET = 8
+    MIN_SET = 16
 
     def __init__(self, write: Callable[[list[tuple[dict[str, Any], Outcome]]], list[str | None]],
                  budget_s: float | None = None, busy: Callable[[], bool] = lambda: False):
@@ -163,9 +163,9 @@ class GroupCommit:
 # while the API waits for the engine's write transactions (SQLite: one writer at a time), a
 # set of outcomes is cut to what can be written in about this long: an order placed meanwhile
 # waits for its turn no longer
-BUSY_SET_BUDGET_S = 0.005
+BUSY_SET_BUDGET_S = 0.010
 # and a claim takes this many items at most
-BUSY_CLAIM_MAX = 100
+BUSY_CLAIM_MAX = 200
 # a busy worker claims many times a second; its housekeeping (write transactions that
 # mostly find nothing) runs at most this often
 HOUSEKEEPING_SECONDS = 0.25
