@@ -4,8 +4,13 @@ child that dies is started again; SIGTERM stops them all; ``/health`` answers at
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
 import signal
+import subprocess
+import termios
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ordertower.adapters.store.database import create_db_engine
 
 from ..conftest import _truncate
-from ..support.processes import ORDERS, ServeProcess
+from ..support.processes import ORDERS, SCRIPT, ServeProcess, clean_env
 from ..support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -216,3 +221,58 @@ def test_health_answers_every_probe_while_a_large_order_keeps_the_engine_busy(tm
     # how fast it answers on this machine is a figure for benchmarks/large_orders.py (goal
     # < 1 s), not for a test that must pass on a busy machine
     assert max(took for took, _, _ in answers) < 5.0, sorted(answers)[-5:]
+
+
+class TerminalServe(ServeProcess):
+    """serve in the foreground of a terminal of its own (a pseudo-terminal it controls, as a
+    shell would start it), the terminal set to stop background writers (``stty tostop``);
+    what it prints is copied to its log file."""
+
+    def _start(self, args: list[str]) -> None:
+        self._log = open(self.log_path, "w+")
+        master, slave = pty.openpty()
+        attrs = termios.tcgetattr(slave)
+        attrs[3] |= termios.TOSTOP
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+
+        def control_the_terminal() -> None:  # in the child: a new session, this its terminal
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.popen = subprocess.Popen([SCRIPT, *args], cwd=self._cwd, env=self._env or clean_env(),
+                                      stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                                      preexec_fn=control_the_terminal)
+        os.close(slave)
+
+        def copy() -> None:
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the terminal closed: serve and its children are gone
+                    break
+                if not chunk:
+                    break
+                self._log.write(chunk.decode(errors="replace").replace("\r\n", "\n"))
+                self._log.flush()
+            os.close(master)
+
+        threading.Thread(target=copy, daemon=True).start()
+
+
+def _stopped(pid: int) -> bool:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def test_serve_in_a_terminal_that_stops_background_writers_still_runs_its_workers(tmp_path, sqlite_url):
+    """The children are a background process group of serve's terminal (so Ctrl-C reaches
+    serve alone); their log lines must not stop them where the terminal stops background
+    writers (SIGTTOU)."""
+    serve = TerminalServe(tmp_path, sqlite_url)
+    try:
+        serve.wait_ready(180)
+        children = wait_until(lambda: _children(serve.popen.pid), 60, "the worker process")
+        order = serve.post_order()
+        serve.wait_for_state(order["id"], "completed", timeout=120)
+        assert not any(_stopped(pid) for pid in children)
+        assert serve.logged("item recorded")  # the children wrote to the terminal
+    finally:
+        serve.stop()

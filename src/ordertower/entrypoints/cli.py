@@ -196,8 +196,10 @@ def worker(
                                     "signal; its end stops this worker."),
 ) -> None:
     """Run a worker process only (scale-out): claims and runs plan items."""
-    from .processes import run_worker
+    from .processes import ignore_terminal_stops, run_worker
 
+    if supervised:  # before its first log line
+        ignore_terminal_stops()
     if nice:  # before any thread starts: every thread of this process inherits it
         os.nice(nice)
     _logging(log_format, log_level)

@@ -96,6 +96,13 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def ignore_terminal_stops() -> None:
+    """serve's child is in serve's session but a background process group: its log lines go
+    to serve's output, which may be a terminal set to stop background writers (``stty
+    tostop``); with SIGTTOU ignored, the terminal lets the write through."""
+    signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+
+
 def run_worker(container: Container, *, supervised: bool = False) -> None:
     async def main() -> None:
         await container.start_workers(1)
