@@ -18,6 +18,7 @@ from ..domain.errors import InvalidOrder, Issue
 from ..domain.inventory import InstalledBase
 from ..domain.lifecycle import OrderState
 from ..domain.orders import ItemInput, validate_items, with_asset_ids
+from ..domain.priority import order_priority
 from ..domain.jeopardy import projected_completion
 from ..domain.service_levels import apply_learned, expected_completion, lead_times, planned_rows
 from ..engine.plan_order import INLINE_PLANNING_LIMIT, plan_items, planning_plan
@@ -118,7 +119,8 @@ def place_order(cmd: PlaceOrder, store: Store, catalog: LoadedCatalog, *,
             assert plan is not None
             uow.orders.add_lines(order_id, 1, lines)
             uow.plan.add_plan(order_id, 1, plan, now,
-                              not_before=None if deferred else cmd.requested_start_date)
+                              not_before=None if deferred else cmd.requested_start_date,
+                              priority=order_priority(cmd.body))
             if not plan.items:
                 transition_order(uow, order, OrderState.COMPLETED, "nothing to fulfil",
                                  completion_date=now)

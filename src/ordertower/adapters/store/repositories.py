@@ -325,9 +325,11 @@ class PlanRepository:
     # --- writing a plan ---------------------------------------------------------------
 
     def add_plan(self, order_id: str, revision: int, plan: Plan, now: datetime,
-                 not_before: datetime | None = None, first_position: int = 0) -> list[dict[str, Any]]:
+                 not_before: datetime | None = None, first_position: int = 0,
+                 priority: int | None = None) -> list[dict[str, Any]]:
         """Insert the plan's items and edges, each in the state it starts in
-        (domain/stored_plan.initial_state); a skipped item holds back nothing."""
+        (domain/stored_plan.initial_state); a skipped item holds back nothing. ``priority``:
+        the order's (domain/priority.order_priority), if the caller has its body."""
         ids = {item.key: new_id() for item in plan.items}
         skipped = {item.key for item in plan.items if item.skip_reason}
         offline = OrchestrationRepository(self.conn).offline_systems()
@@ -337,13 +339,15 @@ class PlanRepository:
                                  offline_systems=offline)
                for pos, item in enumerate(plan.items)]
         edges = [{"item_id": ids[i.key], "depends_on_id": ids[d]} for i in plan.items for d in i.depends_on]
-        return self.insert_new(order_id, new, edges, now)
+        return self.insert_new(order_id, new, edges, now, priority=priority)
 
     def insert_new(self, order_id: str, items: list[NewPlanItem], edges: list[dict[str, str]],
-                   now: datetime) -> list[dict[str, Any]]:
-        """Store new plan items and their edges; wakes workers when one starts ``ready``."""
-        priority = order_priority(self.conn.execute(sa.select(orders.c.body).where(
-            orders.c.id == order_id)).scalar())
+                   now: datetime, priority: int | None = None) -> list[dict[str, Any]]:
+        """Store new plan items and their edges; wakes workers when one starts ``ready``.
+        ``priority``: the order's; None reads it from the order's body."""
+        if priority is None:
+            priority = order_priority(self.conn.execute(sa.select(orders.c.body).where(
+                orders.c.id == order_id)).scalar())
         aging = self.uow.priority_aging_s
         rows = [_row_of(order_id, item, now) for item in items]
         for row in rows:
