@@ -4,11 +4,13 @@ child that dies is started again; SIGTERM stops them all; ``/health`` answers at
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import pty
 import signal
 import subprocess
+import sys
 import termios
 import threading
 import time
@@ -20,6 +22,7 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from ordertower.adapters.store.database import create_db_engine
+from ordertower.entrypoints.worker_processes import STARTED_FD, WorkerProcesses
 
 from ..conftest import _truncate
 from ..support.processes import ORDERS, SCRIPT, ServeProcess, clean_env
@@ -276,3 +279,28 @@ def test_serve_in_a_terminal_that_stops_background_writers_still_runs_its_worker
         assert serve.logged("item recorded")  # the children wrote to the terminal
     finally:
         serve.stop()
+
+
+def test_a_worker_process_counts_only_once_its_worker_has_started():
+    """serve's /health/ready waits for its children's workers to run, not only for the
+    processes to exist: importing and wiring a child takes seconds of CPU, which orders
+    placed meanwhile waited behind. A child says so with a byte on a pipe of its own."""
+    slow_start = ("import os, sys, time\n"
+                  "time.sleep(1.0)\n"  # importing and wiring
+                  f"os.write(int(os.environ['{STARTED_FD}']), b'1')\n"
+                  "sys.stdin.read()\n")  # then runs until serve is gone
+
+    async def scenario() -> tuple[int, int]:
+        children = WorkerProcesses(1, [sys.executable, "-c", slow_start], grace_seconds=1)
+        await children.start()
+        try:
+            before = children.alive()
+            deadline = time.monotonic() + 30
+            while children.alive() == 0 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            return before, children.alive()
+        finally:
+            await children.stop()
+
+    before, after = asyncio.run(scenario())
+    assert (before, after) == (0, 1)

@@ -25,7 +25,7 @@ import uvicorn
 
 from ..bootstrap import Container
 from ..logs import flush_logging
-from .worker_processes import WorkerProcesses
+from .worker_processes import STARTED_FD, WorkerProcesses
 
 log = structlog.get_logger("ordertower")
 FORCED_EXIT = 1
@@ -107,6 +107,8 @@ def run_worker(container: Container, *, supervised: bool = False) -> None:
     async def main() -> None:
         await container.start_workers(1)
         freeze_startup_heap()
+        if supervised:
+            _say_started()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
 
@@ -135,6 +137,19 @@ def run_worker(container: Container, *, supervised: bool = False) -> None:
             _end_process(container)
 
     asyncio.run(main())
+
+
+def _say_started() -> None:
+    """Tell serve this child's worker runs: a byte on the descriptor serve passed
+    (worker_processes.STARTED_FD), then closed."""
+    fd = os.environ.get(STARTED_FD)
+    if not fd:
+        return
+    try:
+        os.write(int(fd), b"1")
+        os.close(int(fd))
+    except (OSError, ValueError):
+        pass  # serve is gone or passed nothing usable: the end of stdin says the rest
 
 
 def _read_doorbell(container: Container, on_end) -> None:

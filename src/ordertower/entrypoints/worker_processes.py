@@ -17,7 +17,10 @@ standard output and error.
   busy, the API (and a database on the same machine) gets it first.
 - **Liveness.** A child that exits while serve is not shutting down is logged (its exit
   code) and started again after a delay (1 s; doubling while a restarted child keeps dying
-  within 10 s of its start, at most 30 s). ``/health`` reports ``workers`` (children alive) and ``workers_ok`` (all of them).
+  within 10 s of its start, at most 30 s). ``/health`` reports ``workers`` (children alive
+  whose worker has started: each writes a byte on a pipe of its own, ``STARTED_FD``, once its
+  worker loop runs) and ``workers_ok`` (all of them), so ``/health/ready`` sends no traffic
+  to a serve whose children are still importing and wiring (seconds of CPU on 2 cores).
 - **Shutdown.** On SIGTERM serve forwards SIGTERM to every child at once (they stop
   claiming and give their running items the grace period, as a ``worker`` process does),
   and at the end of its own shutdown waits for them; one still running after the grace
@@ -63,6 +66,8 @@ KILL_MARGIN_S = 5.0  # beyond the grace period, before a child still running is 
 # the children's CPU priority (Unix niceness): the API gets the CPU first, the engine what is
 # left (issue 11: orders placed while the workers are busy wait behind them)
 WORKER_NICENESS = 10
+# the environment variable naming the descriptor a child writes a byte to once its worker runs
+STARTED_FD = "ORDERTOWER_STARTED_FD"
 
 
 @dataclass
@@ -74,6 +79,7 @@ class _Slot:
     delay: float = RESTART_DELAY_S
     start_after: float = 0.0
     pids: list[int] = field(default_factory=list)
+    running: bool = False  # the child said its worker has started (STARTED_FD)
 
 
 class WorkerProcesses:
@@ -95,7 +101,10 @@ class WorkerProcesses:
     # --- what /health and tests see ------------------------------------------------------
 
     def alive(self) -> int:
-        return sum(1 for s in self._slots if s.process is not None and s.process.poll() is None)
+        """Children alive whose worker has started (a child is ready once its worker loop
+        runs: importing and wiring take seconds of CPU, which placements would wait behind)."""
+        return sum(1 for s in self._slots
+                   if s.running and s.process is not None and s.process.poll() is None)
 
     def all_alive(self) -> bool:
         return self.alive() == self.count
@@ -112,14 +121,34 @@ class WorkerProcesses:
         self._task = asyncio.create_task(self._supervise(), name="worker-processes")
 
     def _spawn(self, slot: _Slot) -> None:
-        process = subprocess.Popen(self.command, stdin=subprocess.PIPE, env=self.env,
-                                   process_group=0)
+        # a pipe of its own: the child writes a byte to it once its worker has started
+        started_r, started_w = os.pipe()
+        try:
+            process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
+                                       env=self.env | {STARTED_FD: str(started_w)},
+                                       pass_fds=(started_w,), process_group=0)
+        finally:
+            os.close(started_w)
         os.set_blocking(process.stdin.fileno(), False)  # a full pipe is a pending wake-up
         with self._lock:
-            slot.process, slot.started = process, time.monotonic()
+            slot.process, slot.started, slot.running = process, time.monotonic(), False
+        loop = asyncio.get_running_loop()
+        loop.add_reader(started_r, self._started, loop, slot, process, started_r)
         slot.pids.append(process.pid)
         log.info("worker process started", worker_process=slot.number, pid=process.pid,
                  restarts=slot.restarts)
+
+    def _started(self, loop: asyncio.AbstractEventLoop, slot: _Slot, process: subprocess.Popen,
+                 fd: int) -> None:
+        """The child wrote on its started pipe (its worker runs), or closed it (it died)."""
+        loop.remove_reader(fd)
+        try:
+            said = os.read(fd, 1)
+        except OSError:
+            said = b""
+        os.close(fd)
+        if said and slot.process is process:
+            slot.running = True
 
     async def _supervise(self) -> None:
         while not self._stopping:
