@@ -129,7 +129,10 @@ def test_sigterm_during_50_callouts_exits_within_grace_and_charges_no_attempt_it
         assert not serve.logged("grace period over; releasing unfinished items")
         assert causes <= {"released: connection lost while shutting down"}
     else:
-        assert serve.logged("grace period over; releasing unfinished items")[0]["items"] >= 50
+        # each worker process releases its own (on PostgreSQL serve has two, both running
+        # before serve is ready, so the callouts are shared between them)
+        released = serve.logged("grace period over; releasing unfinished items")
+        assert sum(line["items"] for line in released) >= 50
         assert "released unrun: worker shut down" in causes
     errors = [line["event"] for line in serve.json_lines() if line["level"] == "error"]
     # uvicorn says once that it cut the simulators' slow requests short; nothing else errs
