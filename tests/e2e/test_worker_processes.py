@@ -294,11 +294,11 @@ def test_a_worker_process_counts_only_once_its_worker_has_started():
         children = WorkerProcesses(1, [sys.executable, "-c", slow_start], grace_seconds=1)
         await children.start()
         try:
-            before = children.alive()
+            before = children.running()
             deadline = time.monotonic() + 30
-            while children.alive() == 0 and time.monotonic() < deadline:
+            while children.running() == 0 and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            return before, children.alive()
+            return before, children.running()
         finally:
             await children.stop()
 

@@ -43,7 +43,11 @@ def sweep_jeopardy(store: Store, limit: int = 1000) -> int:
         now = uow.clock.now()
         orders = list(uow.orders.get_many(uow.orders.open_ids(limit), whole=False).values())
         plans = uow.plan.open_of_revisions({o["id"]: o["revision"] for o in orders})
-        stale = [o["id"] for o in orders if (j := _judged(o, plans[o["id"]], now))[2] or j[3]]
+        stale = []
+        for order in orders:
+            _, _, write, changed = _judged(order, plans[order["id"]], now)
+            if write or changed:
+                stale.append(order["id"])
     if not stale:
         return 0
     changes = 0

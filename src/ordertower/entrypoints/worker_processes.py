@@ -100,14 +100,14 @@ class WorkerProcesses:
 
     # --- what /health and tests see ------------------------------------------------------
 
-    def alive(self) -> int:
+    def running(self) -> int:
         """Children alive whose worker has started (a child is ready once its worker loop
         runs: importing and wiring take seconds of CPU, which placements would wait behind)."""
         return sum(1 for s in self._slots
                    if s.running and s.process is not None and s.process.poll() is None)
 
-    def all_alive(self) -> bool:
-        return self.alive() == self.count
+    def all_running(self) -> bool:
+        return self.running() == self.count
 
     def pids(self) -> list[int]:
         return [s.process.pid for s in self._slots

@@ -91,7 +91,7 @@ def _flock_within(fd: int, mode: int, poll_s: float, patience_s: float) -> bool:
     deadline = time.monotonic() + patience_s
     while True:
         taken = _try(fd, mode)
-        if taken is not None and taken:
+        if taken:
             return True
         if taken is None or time.monotonic() >= deadline:
             return False

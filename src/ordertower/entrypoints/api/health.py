@@ -82,7 +82,7 @@ def _workers(request: Request) -> tuple[int, bool]:
     workers (tests, embedding)."""
     children = request.app.state.worker_processes
     if children is not None:
-        return children.alive(), children.all_alive()
+        return children.running(), children.all_running()
     c = request.app.state.container
     expected = c.settings.workers if request.app.state.start_workers else 0
     return len(c.workers), expected == 0 or c.workers_alive()
