@@ -102,9 +102,9 @@ def test_two_bundles_recording_one_shared_item_at_once_both_use_it(pg_database_u
     recorded, conflicts = threading.Event(), []
 
     class Watched(InventoryRepository):
-        def add_item(self, row):
-            inserted = super().add_item(row)
-            conflicts.extend([] if inserted else [row["key"]])
+        def _insert_items(self, inserts, now):
+            inserted = super()._insert_items(inserts, now)
+            conflicts.extend([] if inserted else list(inserts))
             return inserted
 
     def first() -> None:  # records the account item and commits only once the second waits on it

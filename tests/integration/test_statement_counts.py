@@ -115,13 +115,8 @@ def test_claiming_recording_releasing_and_settling_cost_the_same_statements_for_
         assert small["steps"] == large["steps"]
         assert large["items"] == 10 * small["items"]
         # set-based: the same statements for ten times the items
-        for path in ("claim", "release successors", "settle orders"):
+        for path in ("claim", "record outcomes", "release successors", "settle orders"):
             assert large.get(path, 0) == small.get(path, 0), (path, small, large)
-        if small["steps"] != ["assetize"]:
-            assert large["record outcomes"] == small["record outcomes"], (small, large)
-    # recording assets writes the installed base item by item: no more per item for 40 orders
-    # than for 4
-    assert many[-1]["record outcomes"] / many[-1]["items"] <= few[-1]["record outcomes"] / few[-1]["items"]
 
 
 def test_a_round_of_w_costs_a_fixed_number_of_statements_per_hot_path(w_engine):
@@ -134,8 +129,9 @@ def test_a_round_of_w_costs_a_fixed_number_of_statements_per_hot_path(w_engine):
         # locks of the orders and items, attempts, breakers to watch, completion, its events
         if r["steps"] != ["assetize"]:
             assert r["record outcomes"] <= 8, r
-        else:  # the installed base, written asset by asset: a few statements each
-            assert r["record outcomes"] <= 7 * r["items"], r
+        else:  # and the installed base: assets and items read, items and assets written
+            # (a savepoint around the item inserts), their events, the items' journals
+            assert r["record outcomes"] <= 16, r
         # edges, counters, freed items read and made ready, offline systems, events, notify
         assert r.get("release successors", 0) <= 7, r
         # the orders locked, their figures in one grouped query; when they complete, one

@@ -88,6 +88,10 @@ class FakePlan:
     def set_spec(self, item_id: str, spec: ItemSpec) -> None:
         self.rows[item_id]["spec"] = spec
 
+    def set_specs(self, specs: dict[str, ItemSpec]) -> None:
+        for item_id, spec in specs.items():
+            self.set_spec(item_id, spec)
+
     def insert_new(self, order_id: str, items: list[NewPlanItem], edges: list[dict[str, str]],
                    now: datetime) -> list[dict[str, Any]]:
         rows = []

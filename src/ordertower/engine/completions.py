@@ -3,8 +3,8 @@
 Most outcomes a worker records are plain completions: the work is done, no plan is stored,
 nothing is compensated, the item was not withdrawn while it ran and its system's circuit
 breaker has nothing to count. For those, ``complete_many`` does what ``items.complete`` does
-one item at a time: outputs into the line and assets into the installed base item by item
-(few items have any), then, in a fixed number of statements for the whole set, the items
+one item at a time: outputs into the line item by item (few items have any), the assets
+into the installed base for all the items at once, then, in a fixed number of statements for the whole set, the items
 completed (one UPDATE), their successors
 released through the dependency counters (the edges read once, one UPDATE of the counters,
 the freed items read and made ready in one statement each), the events written (one INSERT);
@@ -55,10 +55,10 @@ def complete_many(uow: UnitOfWork, orders: dict[str, dict[str, Any]],
         return
     now = uow.clock.now()
     events: list[dict[str, Any]] = []
-    for row, output, assets in done:  # what goes into the line and the installed base: per item
+    for row, output, _assets in done:  # what goes into the line: per item (few have any)
         items.apply_outputs(uow, row, output)
-        if assets:
-            items.record_assets(uow, row, orders[row["order_id"]], assets, now)
+    items.record_assets_of_many(uow, [(row, orders[row["order_id"]], assets)
+                                      for row, _output, assets in done if assets], now)
     for row, _output, _assets in done:
         check_item_transition(row["id"], row["state"], ItemState.COMPLETED)
         events.append(_state_event(row, ItemState.COMPLETED, "done"))

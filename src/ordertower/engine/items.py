@@ -126,11 +126,29 @@ def record_assets(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any],
                   assets: list[dict[str, Any]], now) -> None:
     """The changes of the installed base an item found, recorded, and kept with the item (to
     restore if its bundle is withdrawn later)."""
-    journal: list[dict[str, Any]] = []
-    for asset in assets:
-        _record_asset(uow, order, asset, now, journal)
-    if journal:
-        uow.plan.set_spec(row["id"], row["spec"].evolve(recorded=tuple(journal)))
+    record_assets_of_many(uow, [(row, order, assets)], now)
+
+
+def record_assets_of_many(uow: UnitOfWork, found: list[tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]],
+                          now) -> None:
+    """``record_assets`` for many items at once, each (item, its order, the asset changes it
+    found), in this sequence: a few statements for all (adapters/store/inventory.py)."""
+    results = iter(uow.inventory.record_changes(
+        [(order, asset) for _row, order, assets in found for asset in assets], now, new_id))
+    events: list[dict[str, Any]] = []
+    specs: dict[str, Any] = {}
+    for row, order, assets in found:
+        journal = []
+        for _asset in assets:
+            written_events, written = next(results)
+            events += [{"type": kind, "payload": payload, "order_id": order["id"]}
+                       for kind, payload in written_events]
+            if written is not None:
+                journal.append(written)
+        if journal:
+            specs[row["id"]] = row["spec"].evolve(recorded=tuple(journal))
+    uow.events.add_many(events, now)
+    uow.plan.set_specs(specs)
 
 
 def apply_outputs(uow: UnitOfWork, row: dict[str, Any], output: dict[str, Any]) -> None:
@@ -149,12 +167,3 @@ def update_line(uow: UnitOfWork, row: dict[str, Any], updates: dict[str, Any]) -
         return
     uow.orders.update_line_attributes(row["order_id"], row["revision"], row["line_id"],
                                       dict(line["attributes"]) | updates)
-
-
-def _record_asset(uow: UnitOfWork, order: dict[str, Any], asset: dict[str, Any], now,
-                  journal: list[dict[str, Any]]) -> None:
-    """Record one change of the installed base that an ``assetize`` step produced: the asset
-    added, modified or terminated, and the inventory items its lines keep or leave
-    (adapters/store/inventory.py). Idempotent."""
-    for kind, payload in uow.inventory.record_change(order, asset, now, new_id, journal):
-        uow.events.add(kind, payload, now, order_id=order["id"])

@@ -7,9 +7,10 @@ which ``InstalledBase.apply`` follows in memory too."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -115,37 +116,87 @@ class InventoryRepository:
 
     def record_change(self, order: dict[str, Any], change: dict[str, Any], now: datetime,
                       new_id, journal: list[dict[str, Any]] | None = None) -> list[tuple[str, dict[str, Any]]]:
-        """Apply one asset change (``inventory.asset_changes``); returns the events to write.
-        The rule is ``domain/inventory.installed_base_changes``: read (and lock) the rows it
-        needs, ask it, write what it says. Idempotent: recording the same change twice
-        writes nothing the second time. With ``journal``, what was written (before and after
-        each row, ``inventory.recorded_change``) is appended to it."""
-        ours: list[InventoryItemInsert] = []  # inserted by an earlier round of this loop
+        """``record_changes`` of one change; what it wrote is appended to ``journal``."""
+        [(events, written)] = self.record_changes([(order, change)], now, new_id)
+        if journal is not None and written is not None:
+            journal.append(written)
+        return events
+
+    def record_changes(self, changes: list[tuple[dict[str, Any], dict[str, Any]]], now: datetime,
+                       new_id) -> list[tuple[list[tuple[str, dict[str, Any]]], dict[str, Any] | None]]:
+        """Apply asset changes (``inventory.asset_changes`` records, each with its order), in
+        this sequence, as if one after the other; for each, the events to write and what it
+        wrote (``inventory.recorded_change``, None if nothing). The rule is
+        ``domain/inventory.installed_base_changes``: the rows it needs for all the changes are
+        read (and locked: assets, then items, each in key order) at once, the rule is applied
+        change by change in memory (each seeing what the ones before it changed), and the rows
+        are written in a few statements for the whole sequence. Idempotent: recording the same
+        changes twice writes nothing the second time.
+
+        An item another transaction inserted after it was read (a shared, account-scope item,
+        PostgreSQL) makes the inserts roll back to a savepoint and everything read again."""
+        if not changes:
+            return []
         while True:
-            asset, items = self._rows_for(change)
+            assets_read, items_read = self._rows_for_all([c for _, c in changes])
+            results, writes = self._apply_in_memory(changes, assets_read, items_read, new_id)
+            if self._insert_items(writes.item_inserts, now):
+                break
+        self._write_assets(writes.assets, now)
+        self._update_items(writes.item_updates, now)
+        return results
+
+    def _rows_for_all(self, changes: list[dict[str, Any]]) -> tuple[dict[str, Asset], dict[str, InventoryItem]]:
+        """The rows the rule reads for these changes, locked in one order: the assets, then
+        the items (by key), then the items anchored to an asset deleted."""
+        reads = [rows_to_read(c) for c in changes]
+        asset_ids = sorted({r.asset_id for r in reads})
+        keys = sorted({k for r in reads for k in r.item_keys})
+        assets_read: dict[str, Asset] = {}
+        for chunk in _chunks(asset_ids):
+            q = sa.select(assets).where(assets.c.id.in_(chunk)).order_by(assets.c.id).with_for_update()
+            assets_read.update((r["id"], self._asset_of(r)) for r in self.conn.execute(q).mappings())
+        items_read: dict[str, InventoryItem] = {}
+        for chunk in _chunks(keys):
+            q = (sa.select(inventory_items).where(inventory_items.c.key.in_(chunk))
+                 .order_by(inventory_items.c.key).with_for_update())
+            items_read.update((r["key"], self._item_of(r)) for r in self.conn.execute(q).mappings())
+        for asset_id in sorted({r.asset_id for r in reads if r.anchored}):
+            items_read.update((r["key"], self._item_of(r)) for r in self.anchored_to(asset_id, for_update=True))
+        return assets_read, items_read
+
+    @staticmethod
+    def _apply_in_memory(changes, assets_read: dict[str, Asset], items_read: dict[str, InventoryItem],
+                         new_id) -> tuple[list, "_Writes"]:
+        """The rule applied change by change to the rows read, each change seeing the rows as
+        the ones before it left them; the results of ``record_changes`` and what to write."""
+        assets_now, items_now = dict(assets_read), dict(items_read)
+        results: list[tuple[list[tuple[str, dict[str, Any]]], dict[str, Any] | None]] = []
+        writes = _Writes()
+        for order, change in changes:
+            reads = rows_to_read(change)
+            asset = assets_now.get(reads.asset_id)
+            items = {k: items_now[k] for k in reads.item_keys if k in items_now}
+            if reads.anchored:
+                prefix = f"{reads.asset_id}/"
+                items.update((k, v) for k, v in items_now.items()
+                             if k.startswith(prefix) and v.status == ACTIVE)
             planned = installed_base_changes(change, asset, items, order_id=order["id"],
                                              customer_id=order["customer_id"], new_id=new_id)
-            inserts = [c for c in planned.items if isinstance(c, InventoryItemInsert)]
-            inserted = [c for c in inserts if self._insert_item(c, now)]
-            ours += inserted
-            if len(inserted) == len(inserts):
-                break
-            # another transaction recorded a shared (account-scope) item since it was read:
-            # read again (what this loop inserted is read as already recorded, so unchanged)
-        self._write_asset(planned.asset, now)
-        for item_change in planned.items:
-            if not isinstance(item_change, InventoryItemInsert):
+            if planned.asset is not None:
+                assets_now[planned.asset.asset.id] = planned.asset.asset
+                writes.assets.append(planned.asset)
+            for item_change in planned.items:
                 row = item_change.item
-                self.update_item(row.key, attributes=row.attributes, status=row.status,
-                                 assets=list(row.assets), lines=list(row.lines), updated_at=now)
-        if journal is not None:
-            mine = {c.item.key for c in ours}
-            written = recorded_change(asset, {k: v for k, v in items.items() if k not in mine},
-                                      replace(planned, items=tuple(ours) + tuple(
-                                          c for c in planned.items if c not in ours)))
-            if written is not None:
-                journal.append(written)
-        return list(planned.events)
+                items_now[row.key] = row
+                if isinstance(item_change, InventoryItemInsert):
+                    writes.item_inserts[row.key] = item_change
+                elif row.key in writes.item_inserts:  # inserted by a change before: as it is now
+                    writes.item_inserts[row.key] = replace(writes.item_inserts[row.key], item=row)
+                else:
+                    writes.item_updates[row.key] = row
+            results.append((list(planned.events), recorded_change(asset, items, planned)))
+        return results, writes
 
     def restore_change(self, order: dict[str, Any], record: dict[str, Any],
                        now: datetime) -> list[tuple[str, dict[str, Any]]]:
@@ -176,22 +227,53 @@ class InventoryRepository:
         return InventoryItem(row["key"], row["technical_product"], dict(row["attributes"]),
                              tuple(row["assets"]), row["status"], tuple(row["lines"]))
 
-    def _rows_for(self, change: dict[str, Any]) -> tuple[Asset | None, dict[str, InventoryItem]]:
-        """The rows the rule reads, locked in one order: the asset, then the items."""
-        reads = rows_to_read(change)
-        row = self.asset(reads.asset_id, for_update=True)
-        asset = None if row is None else self._asset_of(row)
-        rows = [self.item(key, for_update=True) for key in reads.item_keys]
-        if reads.anchored:
-            rows += self.anchored_to(reads.asset_id, for_update=True)
-        return asset, {r["key"]: self._item_of(r) for r in rows if r is not None}
+    def _insert_items(self, inserts: dict[str, InventoryItemInsert], now: datetime) -> bool:
+        """Insert these items, all or none (a savepoint): False, and nothing inserted, when one
+        of them exists already (another transaction recorded it since it was read)."""
+        if not inserts:
+            return True
+        rows = [{"id": c.id, "customer_id": c.customer_id, "key": c.item.key,
+                 "technical_product": c.item.technical_product, "attributes": c.item.attributes,
+                 "status": c.item.status, "assets": list(c.item.assets), "lines": list(c.item.lines),
+                 "created_at": now, "updated_at": now} for c in inserts.values()]
+        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        statement = (insert(inventory_items).on_conflict_do_nothing(index_elements=["key"])
+                     .returning(inventory_items.c.key))
+        savepoint = self.conn.begin_nested()
+        inserted = sum(len(self.conn.execute(statement, chunk).all()) for chunk in _chunks(rows))
+        if inserted == len(rows):
+            savepoint.commit()
+            return True
+        savepoint.rollback()
+        return False
 
-    def _insert_item(self, change: InventoryItemInsert, now: datetime) -> bool:
-        row = change.item
-        return self.add_item({"id": change.id, "customer_id": change.customer_id, "key": row.key,
-                              "technical_product": row.technical_product, "attributes": row.attributes,
-                              "status": row.status, "assets": list(row.assets), "lines": list(row.lines),
-                              "created_at": now, "updated_at": now})
+    def _update_items(self, updates: dict[str, InventoryItem], now: datetime) -> None:
+        """Each item as the last change left it: one statement for all."""
+        if not updates:
+            return
+        statement = inventory_items.update().where(inventory_items.c.key == sa.bindparam("b_key")).values(
+            attributes=sa.bindparam("b_attributes"), status=sa.bindparam("b_status"),
+            assets=sa.bindparam("b_assets"), lines=sa.bindparam("b_lines"), updated_at=now)
+        rows = [{"b_key": r.key, "b_attributes": r.attributes, "b_status": r.status,
+                 "b_assets": list(r.assets), "b_lines": list(r.lines)} for r in updates.values()]
+        for chunk in _chunks(rows):
+            self.conn.execute(statement, chunk)
+
+    def _write_assets(self, changes: list[AssetChange], now: datetime) -> None:
+        """The asset changes, in sequence; the inserts of assets written once, in one statement."""
+        written = Counter(c.asset.id for c in changes)
+        once = [c for c in changes if isinstance(c, AssetInsert) and written[c.asset.id] == 1]
+        rows = [{"id": r.id, "customer_id": r.customer_id, "offering_id": r.offering_id,
+                 "name": r.offering_id, "status": r.status, "attributes": r.attributes,
+                 "order_id": r.order_id, "order_item_id": r.order_item_id, "lines": list(r.lines),
+                 "billing_account_id": r.billing_account_id, "root_asset_id": r.root_asset_id,
+                 "instance": r.instance, "instance_of": r.instance_of, "created_at": now,
+                 "updated_at": now} for r in (c.asset for c in once)]
+        for chunk in _chunks(rows):
+            self.conn.execute(assets.insert(), chunk)
+        for change in changes:
+            if written[change.asset.id] > 1 or not isinstance(change, AssetInsert):
+                self._write_asset(change, now)
 
     def _write_asset(self, change: AssetChange | None, now: datetime) -> None:
         if change is None:
@@ -210,6 +292,21 @@ class InventoryRepository:
             self.update_asset(row.id, now, attributes=row.attributes, lines=list(row.lines),
                               billing_account_id=row.billing_account_id, status=row.status,
                               **({"terminated_at": None} if row.status == ACTIVE else {}))
+
+
+@dataclass
+class _Writes:
+    """What a sequence of asset changes writes: the asset changes in order, the items to insert
+    and to update, each as the last change left it (by key)."""
+
+    assets: list[AssetChange] = field(default_factory=list)
+    item_inserts: dict[str, InventoryItemInsert] = field(default_factory=dict)
+    item_updates: dict[str, InventoryItem] = field(default_factory=dict)
+
+
+def _chunks(seq: list, size: int = 500) -> Iterator[list]:
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]
 
 
 def _installed(customer_id: str, asset_rows, item_rows, excluding_order: str | None) -> InstalledBase:

@@ -691,6 +691,15 @@ class PlanRepository:
     def set_spec(self, item_id: str, spec: dict[str, Any]) -> None:
         self.conn.execute(plan_items.update().where(plan_items.c.id == item_id).values(spec=spec))
 
+    def set_specs(self, specs: dict[str, Any]) -> None:
+        """``set_spec`` of many items: one statement for all (executemany)."""
+        if not specs:
+            return
+        q = plan_items.update().where(plan_items.c.id == sa.bindparam("b_id")).values(
+            spec=sa.bindparam("b_spec"))
+        for chunk in _chunks([{"b_id": i, "b_spec": spec} for i, spec in specs.items()]):
+            self.conn.execute(q, chunk)
+
     def set_jeopardy(self, item_id: str, level: str) -> None:
         self.conn.execute(plan_items.update().where(plan_items.c.id == item_id).values(jeopardy=level))
 
