@@ -119,3 +119,43 @@ def test_restoring_twice_changes_nothing_more():
     again = restoring_changes(record, restored.assets["a1"], restored.items, order_id=ORDER)
 
     assert again.empty
+
+
+def test_the_record_of_joining_an_item_shared_by_thousands_does_not_hold_them_all():
+    """A large order's bundles all join the account's items: a record holding every user
+    and trace of such an item made each record, and the order's records together, grow
+    with the square of the order."""
+    users = tuple(f"a{n}" for n in range(2, 5002))
+    traces = tuple({"order": "O0", "line": f"L{n}", "action": "add"} for n in range(5000))
+    account = InventoryItem("account:c/billing-account", "billing-account", {"account_id": "BA-1"},
+                            users, ACTIVE, traces)
+    chg = change("add", keep(account.key, account_id="BA-1"), tier="basic")
+    written = installed_base_changes(chg, None, {account.key: account}, order_id=ORDER, customer_id="c",
+                                     new_id=lambda: "id")
+
+    record = recorded_change(None, {account.key: account}, written)
+
+    assert len(repr(record)) < 1_000
+    [entry] = record["items"]
+    assert (entry["gave"], entry["took"]) == (["a1"], [])
+    undo = restoring_changes(record, None, {account.key: written.items[-1].item}, order_id=ORDER)
+    assert undo.items[-1].item.assets == users
+
+
+def test_a_record_written_with_whole_lists_of_users_is_still_restored():
+    """Records kept by assetize items before 2026-12-01 hold each item's whole row before
+    and after: they restore as they did."""
+    record = {"asset": None, "items": [{
+        "key": "account:c/billing-account",
+        "before": {"key": "account:c/billing-account", "technical_product": "billing-account",
+                   "attributes": {"account_id": "BA-1"}, "assets": ["a0"], "status": ACTIVE, "lines": []},
+        "after": {"key": "account:c/billing-account", "technical_product": "billing-account",
+                  "attributes": {"account_id": "BA-1"}, "assets": ["a0", "a1"], "status": ACTIVE,
+                  "lines": []}}]}
+    now = shared_account("a0", "a1", "a9")
+
+    undo = restoring_changes(record, None, {now.key: now}, order_id=ORDER)
+
+    assert undo.items[-1].item.assets == ("a0", "a9")
+    before = InstalledBase("c").before([record], order_id=ORDER)  # not active now: as recorded
+    assert before.items[now.key].assets == ("a0",)

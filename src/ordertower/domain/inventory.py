@@ -126,7 +126,7 @@ class InstalledBase:
             asset = None
             if entry is not None:
                 asset = base.assets.get(entry["id"]) or _asset_of(entry["after"])
-            items = {e["key"]: base.items.get(e["key"]) or _item_of(e["after"])
+            items = {e["key"]: base.items.get(e["key"]) or recorded_item(e)
                      for e in record.get("items") or []}
             base = base._with(restoring_changes(record, asset, items, order_id=order_id))
         return base
@@ -528,8 +528,12 @@ def _traced(lines: tuple[dict[str, Any], ...], trace: dict[str, Any]) -> tuple[d
 
 def recorded_change(asset: Asset | None, items: Mapping[str, InventoryItem],
                     written: InstalledBaseChanges) -> dict[str, Any] | None:
-    """What one asset change wrote, before and after each row it touched (JSON-able): kept
-    with the ``assetize`` item so that ``restoring_changes`` can undo it. None if nothing."""
+    """What one asset change wrote (JSON-able), kept with the ``assetize`` item so that
+    ``restoring_changes`` can undo it; None if nothing. The asset before and after; for each
+    inventory item, its status and attributes before and after and the users it gained and
+    lost (``gave``, ``took``), not its whole list of users and traces: an item shared by
+    the thousands of assets of one account (a large order's) would make each record, and
+    the order's records together, grow with the square of the order."""
     if written.asset is None and not written.items:
         return None
     out: dict[str, Any] = {"asset": None, "items": []}
@@ -537,15 +541,43 @@ def recorded_change(asset: Asset | None, items: Mapping[str, InventoryItem],
         after = written.asset.asset
         out["asset"] = {"id": after.id, "before": None if asset is None else asset.as_dict(),
                         "after": after.as_dict()}
-    firsts: dict[str, dict[str, Any]] = {}
+    firsts: dict[str, tuple[InventoryItem | None, InventoryItem]] = {}
     for change in written.items:
         row = change.item
-        if row.key not in firsts:
-            before = items.get(row.key)
-            firsts[row.key] = {"key": row.key, "before": None if before is None else before.as_dict()}
-        firsts[row.key]["after"] = row.as_dict()
-    out["items"] = list(firsts.values())
+        firsts[row.key] = (firsts[row.key][0] if row.key in firsts else items.get(row.key), row)
+    for key, (before, after) in firsts.items():
+        users_before = set(before.assets) if before is not None else set()
+        out["items"].append({
+            "key": key,
+            "before": None if before is None else {"status": before.status,
+                                                   "attributes": dict(before.attributes)},
+            "after": {"status": after.status, "attributes": dict(after.attributes),
+                      "technical_product": after.technical_product},
+            "gave": [a for a in after.assets if a not in users_before],
+            "took": [a for a in (before.assets if before is not None else ()) if a not in after.assets]})
     return out
+
+
+def _gave_and_took(entry: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The users an item record gave the item and took from it (a record written before
+    2026-12-01 holds the whole lists of users before and after instead)."""
+    if "gave" in entry:
+        return list(entry["gave"]), list(entry["took"])
+    before, after = entry["before"] or {}, entry["after"]
+    return ([a for a in after["assets"] if a not in before.get("assets", [])],
+            [a for a in before.get("assets", []) if a not in after["assets"]])
+
+
+def recorded_item(entry: Mapping[str, Any]) -> InventoryItem:
+    """An item as a record left it (for an item no longer in an installed base snapshot):
+    its users are those the record gave it (a record holds no other users; one written
+    before 2026-12-01 holds them all)."""
+    after = entry["after"]
+    if "gave" not in entry:
+        return _item_of(after)
+    users = tuple(entry["gave"]) if after["status"] == ACTIVE else ()
+    return InventoryItem(entry["key"], after["technical_product"], dict(after["attributes"]), users,
+                         after["status"])
 
 
 def restoring_changes(record: Mapping[str, Any], asset: Asset | None,
@@ -591,8 +623,7 @@ def restoring_changes(record: Mapping[str, Any], asset: Asset | None,
         if current is None:
             continue
         before, after = entry["before"], entry["after"]
-        gave = [a for a in after["assets"] if a not in (before or {}).get("assets", [])]
-        took = [a for a in (before or {}).get("assets", []) if a not in after["assets"]]
+        gave, took = _gave_and_took(entry)
         users = tuple(a for a in current.assets if a not in gave) + tuple(a for a in took
                                                                           if a not in current.assets)
         if before is None:
