@@ -546,16 +546,27 @@ def recorded_change(asset: Asset | None, items: Mapping[str, InventoryItem],
         row = change.item
         firsts[row.key] = (firsts[row.key][0] if row.key in firsts else items.get(row.key), row)
     for key, (before, after) in firsts.items():
-        users_before = set(before.assets) if before is not None else set()
+        gave, took = _users_diff(before.assets if before is not None else (), after.assets)
         out["items"].append({
             "key": key,
             "before": None if before is None else {"status": before.status,
                                                    "attributes": dict(before.attributes)},
             "after": {"status": after.status, "attributes": dict(after.attributes),
                       "technical_product": after.technical_product},
-            "gave": [a for a in after.assets if a not in users_before],
-            "took": [a for a in (before.assets if before is not None else ()) if a not in after.assets]})
+            "gave": gave, "took": took})
     return out
+
+
+def _users_diff(before: tuple[str, ...], after: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The users ``after`` has that ``before`` had not, and those it lost. Most changes add
+    one user at the end (``_kept``) or change nothing: those are told apart without hashing
+    thousands of users."""
+    if after == before:
+        return [], []
+    if len(after) == len(before) + 1 and after[:-1] == before:
+        return [after[-1]], []
+    had, has = set(before), set(after)
+    return [a for a in after if a not in had], [a for a in before if a not in has]
 
 
 def _gave_and_took(entry: Mapping[str, Any]) -> tuple[list[str], list[str]]:
