@@ -503,7 +503,7 @@ def _kept(row: InventoryItem | None, key: str, asset_id: str, use: Mapping[str, 
     if row is None:
         return InventoryItem(key, use["technical_product"], dict(use["attributes"]), (asset_id,),
                              ACTIVE, (trace,))
-    users = tuple(dict.fromkeys(row.assets)) if row.status == ACTIVE else ()
+    users = tuple(row.assets) if row.status == ACTIVE else ()  # each user once (this rule's rows)
     if asset_id not in users:
         users += (asset_id,)
     return replace(row, attributes=dict(use["attributes"]), assets=users, status=ACTIVE,
