@@ -436,7 +436,12 @@ class PlanRepository:
         ``capacity`` caps how many more items of each system may start (its concurrency
         limit less what already runs, across all workers).
         """
-        due = sa.or_(plan_items.c.not_before.is_(None), plan_items.c.not_before <= now)
+        # due: no OR (not_before IS NULL OR ...), which made PostgreSQL's planner prefer a
+        # bitmap scan of (state, not_before): bitmap scans never mark index entries dead, so
+        # every claim visited every item made ready since the last vacuum (thousands of heap
+        # pages under load). This way it walks the partial claim-order index, which an index
+        # scan keeps clean, and stops at the limit
+        due = sa.func.coalesce(plan_items.c.not_before, now) <= now
         q = sa.select(plan_items.c.id, plan_items.c.state).where(sa.text(CLAIMABLE), due)
         excluded = list(exclude_systems)
         if excluded:
