@@ -436,11 +436,9 @@ class PlanRepository:
         ``capacity`` caps how many more items of each system may start (its concurrency
         limit less what already runs, across all workers).
         """
-        # due: no OR (not_before IS NULL OR ...), which made PostgreSQL's planner prefer a
-        # bitmap scan of (state, not_before): bitmap scans never mark index entries dead, so
-        # every claim visited every item made ready since the last vacuum (thousands of heap
-        # pages under load). This way it walks the partial claim-order index, which an index
-        # scan keeps clean, and stops at the limit
+        # due: no OR (not_before IS NULL OR ...), which PostgreSQL's planner answered with a
+        # bitmap scan of (state, not_before) (see below); so it can walk the partial
+        # claim-order index in order and stop at the limit
         due = sa.func.coalesce(plan_items.c.not_before, now) <= now
         q = sa.select(plan_items.c.id, plan_items.c.state).where(sa.text(CLAIMABLE), due)
         excluded = list(exclude_systems)
@@ -449,6 +447,12 @@ class PlanRepository:
         # the lowest claim rank first: higher priority, or longer due (domain/priority.py)
         q = q.order_by(plan_items.c.claim_rank, plan_items.c.created_at, plan_items.c.position).limit(limit)
         q = q.with_for_update(skip_locked=True)
+        if self.conn.dialect.name == "postgresql":
+            # an index scan, whatever the statistics say (those of a queue are always stale):
+            # a bitmap scan or a sequential one does not mark the index entries of claimed
+            # items dead, so every claim would visit every item made ready since the last
+            # vacuum (tests/integration/test_claim_plan.py)
+            self.conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off")
         picked = self.conn.execute(q).all()
         if capacity:
             picked_ids = {p.id for p in picked}
