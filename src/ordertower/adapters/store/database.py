@@ -68,7 +68,9 @@ def create_db_engine(url: str, *, pool_size: int = 10, write_turns: str | None =
         return engine
     # no pre-ping: it cost a round trip on every checkout; a connection the server dropped
     # fails its statement, SQLAlchemy discards it, and the caller's retry gets a fresh one
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 _TURNS: "weakref.WeakKeyDictionary[Engine, IntakeTurns | EngineTurns]" = weakref.WeakKeyDictionary()
