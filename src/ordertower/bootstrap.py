@@ -255,7 +255,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool |
                     message=warning.message)
     # on SQLite, the API's writes take the lock before a worker's (adapters/store/write_turns.py)
     engine = create_db_engine(settings.database_url,
-                              write_turns="engine" if role == "worker" else "intake")
+                              role="engine" if role == "worker" else "intake")
     if migrate is not None:
         settings.migrate = migrate
     wait_for_database(engine, settings.database_wait_seconds)

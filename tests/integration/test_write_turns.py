@@ -30,8 +30,8 @@ class Timeline:
 
 def _engines(tmp_path, turns: bool):
     url = f"sqlite:///{tmp_path / 'turns.db'}"
-    api = create_db_engine(url, write_turns="intake" if turns else None)
-    worker = create_db_engine(url, write_turns="engine" if turns else None)
+    api = create_db_engine(url, role="intake" if turns else None)
+    worker = create_db_engine(url, role="engine" if turns else None)
     plain = create_db_engine(url)  # a command's engine: no turns
     with plain.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE log (seq INTEGER PRIMARY KEY AUTOINCREMENT, who TEXT)")
@@ -147,7 +147,7 @@ def test_a_database_folder_without_room_for_the_lock_files_is_written_without_tu
         conn.exec_driver_sql("CREATE TABLE t (x)")
     for name in ("x.db-turns", "x.db-intake"):  # where the lock files would go: not files
         (folder / name).mkdir()
-    engine = create_db_engine(url, write_turns=role)
+    engine = create_db_engine(url, role=role)
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO t VALUES (1)")
     with engine.connect() as conn:

@@ -48,10 +48,17 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_db_engine(url: str, *, pool_size: int = 10, write_turns: str | None = None) -> Engine:
-    """An engine on ``url``. ``write_turns`` (SQLite only): ``intake`` for the API's process,
-    ``engine`` for a worker process; their writes take turns, the API's first
-    (write_turns.py). None: writers meet in SQLite's busy handler alone."""
+def create_db_engine(url: str, *, pool_size: int = 10, role: str | None = None) -> Engine:
+    """An engine on ``url`` for a process of ``role``: ``intake`` (the API's) or ``engine`` (a
+    worker process's); None: neither (tools, tests).
+
+    - SQLite: their writes take turns, the API's first (write_turns.py). None: writers meet
+      in SQLite's busy handler alone.
+    - PostgreSQL: an ``engine`` connection never plans a bitmap scan. The engine's queries
+      pick plan items by state (due, running, pending, waiting), and each change of state
+      leaves a dead entry in the indexes on ``state`` until a vacuum: a bitmap scan visits
+      every one of them, every time (thousands under load: a claim took 1.5 ms, the items
+      freed by a set of outcomes 6 ms), where an index scan marks them dead once."""
     url = normalise_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
@@ -61,14 +68,18 @@ def create_db_engine(url: str, *, pool_size: int = 10, write_turns: str | None =
                                         f"{path.parent} (create it, or fix the database URL)")
         engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False},
                                   pool_size=pool_size, max_overflow=20)
-        turns = turns_of(write_turns, path)
+        turns = turns_of(role, path)
         _configure_sqlite(engine, path, turns)
         if turns is not None:
             _TURNS[engine] = turns
         return engine
     # no pre-ping: it cost a round trip on every checkout; a connection the server dropped
     # fails its statement, SQLAlchemy discards it, and the caller's retry gets a fresh one
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
+    options = {"options": "-c enable_bitmapscan=off"} if role == "engine" else {}
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800,
+                              connect_args=options)
+    # an INSERT of many rows is one statement of many VALUES, not one statement per row
+    # (psycopg's executemany: each row executed apart on the server)
     engine.dialect.use_insertmanyvalues_wo_returning = True
     return engine
 

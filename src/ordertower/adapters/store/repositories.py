@@ -596,22 +596,27 @@ class PlanRepository:
             pending_deps=plan_items.c.pending_deps - sa.bindparam("b_n"), updated_at=now),
             [{"b_id": i, "b_n": n} for i, n in counts.items()])
         out: list[dict[str, Any]] = []
-        for chunk in _chunks(list(counts)):
-            out += [dict(r) for r in self.conn.execute(sa.select(*_RELEASED).where(
-                plan_items.c.id.in_(chunk), plan_items.c.pending_deps <= 0,
-                plan_items.c.state == ItemState.PENDING.value)).mappings()]
+        for chunk in _chunks(list(counts)):  # by id alone, filtered here (see make_ready)
+            rows = self.conn.execute(sa.select(*_RELEASED, plan_items.c.pending_deps).where(
+                plan_items.c.id.in_(chunk))).mappings()
+            out += [{k: v for k, v in r.items() if k != "pending_deps"} for r in rows
+                    if r["pending_deps"] <= 0 and r["state"] == ItemState.PENDING.value]
         return out
 
     def make_ready(self, ids: list[str], now: datetime) -> int:
-        """Pending items whose dependencies are done become ready, due now (their claim rank
-        as ``update_item`` gives it). One statement for all."""
+        """Pending items whose dependencies are done (``decrement_pending_by`` found them, and
+        locked them) become ready, due now (their claim rank as ``update_item`` gives it). One
+        statement for all.
+
+        By id alone: with ``state = 'pending'`` in the statement, PostgreSQL's planner, whose
+        statistics of a queue are always stale, took the index on ``state`` for the more
+        selective and walked thousands of pending items and dead entries."""
         if not ids:
             return 0
         rank = claim_rank(now, 0, 0) + plan_items.c.priority * self.uow.priority_aging_s
         total = 0
         for chunk in _chunks(ids):
-            total += self.conn.execute(plan_items.update().where(
-                plan_items.c.id.in_(chunk), plan_items.c.state == ItemState.PENDING.value).values(
+            total += self.conn.execute(plan_items.update().where(plan_items.c.id.in_(chunk)).values(
                 state=ItemState.READY.value, updated_at=now, claim_rank=rank)).rowcount
         return total
 
