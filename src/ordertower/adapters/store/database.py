@@ -54,11 +54,8 @@ def create_db_engine(url: str, *, pool_size: int = 10, role: str | None = None) 
 
     - SQLite: their writes take turns, the API's first (write_turns.py). None: writers meet
       in SQLite's busy handler alone.
-    - PostgreSQL: an ``engine`` connection never plans a bitmap scan. The engine's queries
-      pick plan items by state (due, running, pending, waiting), and each change of state
-      leaves a dead entry in the indexes on ``state`` until a vacuum: a bitmap scan visits
-      every one of them, every time (thousands under load: a claim took 1.5 ms, the items
-      freed by a set of outcomes 6 ms), where an index scan marks them dead once."""
+    - PostgreSQL: the same engine for both (the queue's queries that must never be planned
+      as bitmap scans say so themselves: repositories.index_scans_only)."""
     url = normalise_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
@@ -75,9 +72,7 @@ def create_db_engine(url: str, *, pool_size: int = 10, role: str | None = None) 
         return engine
     # no pre-ping: it cost a round trip on every checkout; a connection the server dropped
     # fails its statement, SQLAlchemy discards it, and the caller's retry gets a fresh one
-    options = {"options": "-c enable_bitmapscan=off"} if role == "engine" else {}
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800,
-                              connect_args=options)
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
     # an INSERT of many rows is one statement of many VALUES, not one statement per row
     # (psycopg's executemany: each row executed apart on the server)
     engine.dialect.use_insertmanyvalues_wo_returning = True

@@ -25,6 +25,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from .repositories import index_scans_only
 from .tables import events, orders
 
 _WALK = 5000  # ids read per step while walking the horizon forward
@@ -80,6 +81,9 @@ class EventFeed:
                 self._horizon = max(self._horizon, top)
                 return
             with conn.begin():
+                # the walk reads the ids past the horizon in order and stops at _WALK: an
+                # index scan of the key, never a bitmap scan and a sort of all of them
+                index_scans_only(conn)
                 if not self._started:
                     # at start: what is visible now is final once what runs now has ended
                     snap, top = conn.execute(sa.text(

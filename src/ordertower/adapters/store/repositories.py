@@ -31,6 +31,18 @@ def _chunks(seq: list, size: int = _CHUNK) -> Iterable[list]:
         yield seq[i:i + size]
 
 
+def index_scans_only(conn: Connection, *, sequential_too: bool = False) -> None:
+    """PostgreSQL: no bitmap scan (``sequential_too``: no sequential scan either) for the rest
+    of this transaction, whatever the statistics say. For the queue's queries that pick plan
+    items by state: each change of an item's state leaves a dead entry in the indexes on
+    ``state`` until a vacuum, and a bitmap scan visits every one of them every time (under
+    load thousands: a claim took 1.5 ms, a lease check 4 ms), where an index scan marks them
+    dead once. A queue's statistics are always stale: they cannot be left to choose."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off"
+                             + ("; SET LOCAL enable_seqscan = off" if sequential_too else ""))
+
+
 # an order's columns but the TMF body and items (what writers that lock many orders read)
 _ORDER_STATE = [c for c in orders.c if c.name not in ("body", "items")]
 # what releasing an item reads of it (its state change, its event): not its spec, output
@@ -447,12 +459,7 @@ class PlanRepository:
         # the lowest claim rank first: higher priority, or longer due (domain/priority.py)
         q = q.order_by(plan_items.c.claim_rank, plan_items.c.created_at, plan_items.c.position).limit(limit)
         q = q.with_for_update(skip_locked=True)
-        if self.conn.dialect.name == "postgresql":
-            # an index scan, whatever the statistics say (those of a queue are always stale):
-            # a bitmap scan or a sequential one does not mark the index entries of claimed
-            # items dead, so every claim would visit every item made ready since the last
-            # vacuum (tests/integration/test_claim_plan.py)
-            self.conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off")
+        index_scans_only(self.conn, sequential_too=True)  # tests/integration/test_claim_plan.py
         picked = self.conn.execute(q).all()
         if capacity:
             picked_ids = {p.id for p in picked}
@@ -481,6 +488,7 @@ class PlanRepository:
 
     def expired(self, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
         """Running items whose lease has passed (candidates, not locked: engine/locks.py)."""
+        index_scans_only(self.conn)
         q = (sa.select(plan_items).where(plan_items.c.state == ItemState.RUNNING.value,
                                          plan_items.c.lease_until < now)
              .order_by(plan_items.c.lease_until).limit(limit))
@@ -664,6 +672,7 @@ class PlanRepository:
         """Items on the wrong side of their system's state: held by a system that is online,
         or ready (or retrying) for one that is offline (candidates, not locked)."""
         offline = sorted(offline)
+        index_scans_only(self.conn)
         held = sa.select(plan_items).where(plan_items.c.state == ItemState.ON_HOLD.value)
         if offline:
             held = held.where(plan_items.c.system.not_in(offline))
@@ -683,6 +692,7 @@ class PlanRepository:
 
     def due_waits(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
         """Waiting ``wait`` items whose next check is due (candidates, not locked)."""
+        index_scans_only(self.conn)
         q = (sa.select(plan_items).where(
             plan_items.c.state == ItemState.WAITING.value, plan_items.c.type == "wait",
             plan_items.c.not_before <= now).order_by(plan_items.c.not_before).limit(limit))
@@ -691,6 +701,7 @@ class PlanRepository:
     def timed_out(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
         """Waiting items whose callback, task or wait time-out has passed (candidates, not
         locked)."""
+        index_scans_only(self.conn)
         q = (sa.select(plan_items).where(
             plan_items.c.state == ItemState.WAITING.value, plan_items.c.deadline_at <= now)
             .order_by(plan_items.c.deadline_at).limit(limit))
