@@ -83,7 +83,7 @@ class EventFeed:
             with conn.begin():
                 # the walk reads the ids past the horizon in order and stops at _WALK: an
                 # index scan of the key, never a bitmap scan and a sort of all of them
-                index_scans_only(conn)
+                index_scans_only(conn, sequential_too=True)
                 if not self._started:
                     # at start: what is visible now is final once what runs now has ended
                     snap, top = conn.execute(sa.text(
