@@ -25,7 +25,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .repositories import index_scans_only
+from .statements import index_scans_only
 from .tables import events, orders
 
 _WALK = 5000  # ids read per step while walking the horizon forward

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from ...domain.inventory import (ACTIVE, Asset, AssetChange, AssetInsert, AssetTerminate, InstalledBase,
                                  InventoryItem, InventoryItemInsert, installed_base_changes,
                                  recorded_change, restoring_changes, rows_to_read)
+from .statements import chunks as _chunks
 from .tables import assets, inventory_items
 
 
@@ -302,11 +303,6 @@ class _Writes:
     assets: list[AssetChange] = field(default_factory=list)
     item_inserts: dict[str, InventoryItemInsert] = field(default_factory=dict)
     item_updates: dict[str, InventoryItem] = field(default_factory=dict)
-
-
-def _chunks(seq: list, size: int = 500) -> Iterator[list]:
-    for i in range(0, len(seq), size):
-        yield seq[i:i + size]
 
 
 def _installed(customer_id: str, asset_rows, item_rows, excluding_order: str | None) -> InstalledBase:

@@ -17,31 +17,12 @@ from ...domain.planning import Plan
 from ...domain.priority import claim_rank, order_priority
 from ...domain.stored_plan import NewPlanItem
 from .orchestration import OrchestrationRepository
+from .statements import chunks as _chunks, index_scans_only
 from .tables import (CLAIMABLE, assets, events, fulfillment_lines, item_attempts, orders, plan_item_edges,
                      plan_items)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .unit_of_work import SqlUnitOfWork
-
-_CHUNK = 500  # rows per multi-row INSERT / IN (...) list
-
-
-def _chunks(seq: list, size: int = _CHUNK) -> Iterable[list]:
-    for i in range(0, len(seq), size):
-        yield seq[i:i + size]
-
-
-def index_scans_only(conn: Connection, *, sequential_too: bool = False) -> None:
-    """PostgreSQL: no bitmap scan (``sequential_too``: no sequential scan either) for the rest
-    of this transaction, whatever the statistics say. For the queue's queries that pick plan
-    items by state: each change of an item's state leaves a dead entry in the indexes on
-    ``state`` until a vacuum, and a bitmap scan visits every one of them every time (under
-    load thousands: a claim took 1.5 ms, a lease check 4 ms), where an index scan marks them
-    dead once. A queue's statistics are always stale: they cannot be left to choose."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off"
-                             + ("; SET LOCAL enable_seqscan = off" if sequential_too else ""))
-
 
 # an order's columns but the TMF body and items (what writers that lock many orders read)
 _ORDER_STATE = [c for c in orders.c if c.name not in ("body", "items")]
