@@ -3,13 +3,13 @@
 Most outcomes a worker records are plain completions: the work is done, no plan is stored,
 nothing is compensated, the item was not withdrawn while it ran and its system's circuit
 breaker has nothing to count. For those, ``complete_many`` does what ``items.complete`` does
-one item at a time: outputs into the line item by item (few items have any), the assets
-into the installed base for all the items at once, then, in a fixed number of statements for the whole set, the items
-completed (one UPDATE), their successors
-released through the dependency counters (the edges read once, one UPDATE of the counters,
-the freed items read and made ready in one statement each), the events written (one INSERT);
-the orders are settled afterwards, all at once (order_state.settle_orders). Every other
-outcome takes the one-at-a-time path (recording.apply_outcome) in the same transaction.
+one item at a time: outputs into the line item by item (few items have any), then, in a
+fixed number of statements for the whole set, the assets into the installed base, the items
+completed (one UPDATE), their successors released through the dependency counters (the
+edges read once, one UPDATE of the counters, the freed items read and made ready in one
+statement each), the events written (one INSERT); the orders are settled afterwards, all at
+once (order_state.settle_orders). Every other outcome takes the one-at-a-time path
+(recording.apply_outcome) in the same transaction.
 """
 
 from __future__ import annotations

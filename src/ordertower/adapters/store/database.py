@@ -55,7 +55,7 @@ def create_db_engine(url: str, *, pool_size: int = 10, role: str | None = None) 
     - SQLite: their writes take turns, the API's first (write_turns.py). None: writers meet
       in SQLite's busy handler alone.
     - PostgreSQL: the same engine for both (the queue's queries that must never be planned
-      as bitmap scans say so themselves: repositories.index_scans_only)."""
+      as bitmap scans say so themselves: statements.index_scans_only)."""
     url = normalise_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":

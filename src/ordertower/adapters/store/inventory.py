@@ -93,15 +93,6 @@ class InventoryRepository:
 
     # --- writing -----------------------------------------------------------------------
 
-    def add_item(self, row: dict[str, Any]) -> bool:
-        """Insert an item unless one with its key exists already (another order's bundle may
-        have recorded a shared, account-scope item a moment ago). True if inserted."""
-        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
-        result = self.conn.execute(insert(inventory_items).values(**row)
-                                   .on_conflict_do_nothing(index_elements=["key"])
-                                   .returning(inventory_items.c.key))
-        return result.first() is not None  # (rowcount is not reliable here on PostgreSQL)
-
     def update_item(self, key: str, **values: Any) -> None:
         self.conn.execute(inventory_items.update().where(inventory_items.c.key == key).values(**values))
 
