@@ -296,15 +296,19 @@ def test_a_listener_that_is_down_keeps_its_backlog_is_marked_failing_and_catches
         shown = wait_until(lambda: (lambda h: h if h["status"] == "failing" else None)(
             server.client.get(f"{HUB}/{hub['id']}").json()), 20, "the listener to be marked failing")
         assert shown["failures"] >= 3 and "503" in shown["lastError"] and shown["failingSince"]
-        assert shown["backlog"] == 3 and shown["delivered"] == 0
+        # the order's events: created, inProgress, completed, and on a slow machine a change
+        # of the order's jeopardy (the sweep judged it late while it ran)
+        owed = _expected(server, [order_id])[order_id]
+        assert len(owed) >= 3
+        assert shown["backlog"] == len(owed) and shown["delivered"] == 0
         assert listener.events() == [] and listener.refused >= 3
 
         listener.status = 200  # back up: everything arrives, in order
-        listener.wait_for(lambda got: len(got) == 3)
-        assert _received(listener, order_id) == _expected(server, [order_id])[order_id]
+        listener.wait_for(lambda got: len(got) == len(owed))
+        assert _received(listener, order_id) == owed
         shown = wait_until(lambda: (lambda h: h if h["status"] == "active" and h["backlog"] == 0 else None)(
             server.client.get(f"{HUB}/{hub['id']}").json()), 10, "the listener to be active and caught up")
-        assert (shown["backlog"], shown["failures"], shown["delivered"]) == (0, 0, 3)
+        assert (shown["backlog"], shown["failures"], shown["delivered"]) == (0, 0, len(owed))
     finally:
         listener.stop()
 
