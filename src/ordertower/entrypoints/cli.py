@@ -170,7 +170,8 @@ def default_worker_processes(dialect: str, cpus: int | None = None) -> int:
     process; PostgreSQL one per two CPUs (``os.cpu_count()``), 1 to 4: the API keeps a share
     of the machine. On 2 CPUs a second worker process made W 1.2 to 1.4 times faster, but
     it cost more CPU than it brought (its own housekeeping, smaller sets) and the API's
-    placements waited for it: intake p99 46 to 62 ms with two, 32 and 40 ms with one."""
+    placements waited for it: intake p99 46 to 62 ms with two, 31 to 56 ms with one
+    (docs/decisions.md, "The process model of serve")."""
     if dialect != "postgresql":
         return 1
     return max(1, min(4, (cpus if cpus is not None else os.cpu_count() or 2) // 2))
