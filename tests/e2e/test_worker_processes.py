@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from ordertower.adapters.store.database import create_db_engine
+from ordertower.entrypoints.cli import default_worker_processes
 from ordertower.entrypoints.worker_processes import STARTED_FD, WorkerProcesses
 
 from ..conftest import _truncate
@@ -83,8 +84,8 @@ def _health(serve: ServeProcess) -> dict:
 
 def test_serve_runs_its_workers_as_child_processes_restarts_one_that_dies_and_stops_all_on_sigterm(
         tmp_path, database_url):
-    # the default of each: 1 on SQLite; on PostgreSQL one per two CPUs, 1 to 4
-    expected = max(1, min(4, (os.cpu_count() or 2) // 2)) if database_url.startswith("postgresql") else 1
+    # the default of each (tests/unit/test_serve_defaults.py)
+    expected = default_worker_processes("postgresql" if database_url.startswith("postgresql") else "sqlite")
     serve = ServeProcess(tmp_path, database_url)
     try:
         serve.wait_ready(180)

@@ -60,8 +60,9 @@ def db(database_url):
 
 def record(engine: sa.Engine, order_id: str, chg: dict, repository=InventoryRepository) -> list:
     with engine.begin() as conn:
-        return repository(conn).record_change({"id": order_id, "customer_id": "c"}, chg, NOW,
-                                              lambda: f"id-{next(_ids)}")
+        [(events, _written)] = repository(conn).record_changes([({"id": order_id, "customer_id": "c"}, chg)],
+                                                               NOW, lambda: f"id-{next(_ids)}")
+        return events
 
 
 def rows(engine: sa.Engine) -> list:
@@ -109,9 +110,9 @@ def test_two_bundles_recording_one_shared_item_at_once_both_use_it(pg_database_u
 
     def first() -> None:  # records the account item and commits only once the second waits on it
         with engine.begin() as conn:
-            InventoryRepository(conn).record_change({"id": "O1", "customer_id": "c"},
-                                                    change("add", "a1", (ACCOUNT, "keep", "add")), NOW,
-                                                    lambda: "id-first")
+            InventoryRepository(conn).record_changes([({"id": "O1", "customer_id": "c"},
+                                                       change("add", "a1", (ACCOUNT, "keep", "add")))],
+                                                     NOW, lambda: "id-first")
             recorded.set()
             threading.Event().wait(0.5)
 

@@ -16,7 +16,7 @@ made: ``<asset id>/<technical products from it>`` for item and root scope
 ``derive_line_action`` is the MACD rule of decomposition: it compares what an order wants
 with what is installed and says what each line must do. ``installed_base_changes`` is the
 MACD rule of completion: what one change of an ``assetize`` step (``asset_changes``) does to
-the assets and items; the store's ``record_change`` and ``InstalledBase.apply`` both follow
+the assets and items; the store's ``record_changes`` and ``InstalledBase.apply`` both follow
 it. Pure functions and data; no I/O.
 """
 
@@ -405,7 +405,7 @@ def installed_base_changes(change: Mapping[str, Any], asset: Asset | None,
                            customer_id: str | None, new_id: Callable[[], str]) -> InstalledBaseChanges:
     """The rows to write and the events to emit for one asset change of a completed bundle
     (a record of ``asset_changes``): the one copy of this rule, which the store's
-    ``record_change`` and ``InstalledBase.apply`` both follow.
+    ``record_changes`` and ``InstalledBase.apply`` both follow.
 
     - The asset: ``add`` inserts it (``ProductCreateEvent``); an ``add`` of an asset its own
       order recorded already with other attributes (the order was amended after its bundle

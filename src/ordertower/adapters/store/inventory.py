@@ -1,6 +1,6 @@
 """The installed base in the store: a customer's assets and technical inventory items.
 
-``snapshot`` reads what decomposition compares an order with; ``record_change`` writes what
+``snapshot`` reads what decomposition compares an order with; ``record_changes`` writes what
 a completed bundle changed for one asset (called when an assetize step completes, inside the transaction
 that completes the ``assetize`` item) by the rule ``domain/inventory.installed_base_changes``,
 which ``InstalledBase.apply`` follows in memory too."""
@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from ...domain.inventory import (ACTIVE, Asset, AssetChange, AssetInsert, AssetTerminate, InstalledBase,
                                  InventoryItem, InventoryItemInsert, installed_base_changes,
-                                 recorded_change, restoring_changes, rows_to_read)
+                                 RowsToRead, recorded_change, restoring_changes, rows_to_read)
 from .statements import chunks as _chunks
 from .tables import assets, inventory_items
 
@@ -106,14 +106,6 @@ class InventoryRepository:
     def update_asset(self, asset_id: str, now: datetime, **values: Any) -> None:
         self.conn.execute(assets.update().where(assets.c.id == asset_id).values(updated_at=now, **values))
 
-    def record_change(self, order: dict[str, Any], change: dict[str, Any], now: datetime,
-                      new_id, journal: list[dict[str, Any]] | None = None) -> list[tuple[str, dict[str, Any]]]:
-        """``record_changes`` of one change; what it wrote is appended to ``journal``."""
-        [(events, written)] = self.record_changes([(order, change)], now, new_id)
-        if journal is not None and written is not None:
-            journal.append(written)
-        return events
-
     def record_changes(self, changes: list[tuple[dict[str, Any], dict[str, Any]]], now: datetime,
                        new_id) -> list[tuple[list[tuple[str, dict[str, Any]]], dict[str, Any] | None]]:
         """Apply asset changes (``inventory.asset_changes`` records, each with its order), in
@@ -129,19 +121,19 @@ class InventoryRepository:
         PostgreSQL) makes the inserts roll back to a savepoint and everything read again."""
         if not changes:
             return []
+        reads = [rows_to_read(c) for _, c in changes]
         while True:
-            assets_read, items_read = self._rows_for_all([c for _, c in changes])
-            results, writes = self._apply_in_memory(changes, assets_read, items_read, new_id)
+            assets_read, items_read = self._rows_for_all(reads)
+            results, writes = self._apply_in_memory(changes, reads, assets_read, items_read, new_id)
             if self._insert_items(writes.item_inserts, now):
                 break
         self._write_assets(writes.assets, now)
         self._update_items(writes.item_updates, now)
         return results
 
-    def _rows_for_all(self, changes: list[dict[str, Any]]) -> tuple[dict[str, Asset], dict[str, InventoryItem]]:
-        """The rows the rule reads for these changes, locked in one order: the assets, then
-        the items (by key), then the items anchored to an asset deleted."""
-        reads = [rows_to_read(c) for c in changes]
+    def _rows_for_all(self, reads: list[RowsToRead]) -> tuple[dict[str, Asset], dict[str, InventoryItem]]:
+        """The rows the rule reads for these changes (``rows_to_read`` of each), locked in one
+        order: the assets, then the items (by key), then the items anchored to an asset deleted."""
         asset_ids = sorted({r.asset_id for r in reads})
         keys = sorted({k for r in reads for k in r.item_keys})
         assets_read: dict[str, Asset] = {}
@@ -158,19 +150,18 @@ class InventoryRepository:
         return assets_read, items_read
 
     @staticmethod
-    def _apply_in_memory(changes, assets_read: dict[str, Asset], items_read: dict[str, InventoryItem],
-                         new_id) -> tuple[list, "_Writes"]:
+    def _apply_in_memory(changes, reads: list[RowsToRead], assets_read: dict[str, Asset],
+                         items_read: dict[str, InventoryItem], new_id) -> tuple[list, "_Writes"]:
         """The rule applied change by change to the rows read, each change seeing the rows as
         the ones before it left them; the results of ``record_changes`` and what to write."""
         assets_now, items_now = dict(assets_read), dict(items_read)
         results: list[tuple[list[tuple[str, dict[str, Any]]], dict[str, Any] | None]] = []
         writes = _Writes()
-        for order, change in changes:
-            reads = rows_to_read(change)
-            asset = assets_now.get(reads.asset_id)
-            items = {k: items_now[k] for k in reads.item_keys if k in items_now}
-            if reads.anchored:
-                prefix = f"{reads.asset_id}/"
+        for (order, change), read in zip(changes, reads):
+            asset = assets_now.get(read.asset_id)
+            items = {k: items_now[k] for k in read.item_keys if k in items_now}
+            if read.anchored:
+                prefix = f"{read.asset_id}/"
                 items.update((k, v) for k, v in items_now.items()
                              if k.startswith(prefix) and v.status == ACTIVE)
             planned = installed_base_changes(change, asset, items, order_id=order["id"],
@@ -255,12 +246,7 @@ class InventoryRepository:
         """The asset changes, in sequence; the inserts of assets written once, in one statement."""
         written = Counter(c.asset.id for c in changes)
         once = [c for c in changes if isinstance(c, AssetInsert) and written[c.asset.id] == 1]
-        rows = [{"id": r.id, "customer_id": r.customer_id, "offering_id": r.offering_id,
-                 "name": r.offering_id, "status": r.status, "attributes": r.attributes,
-                 "order_id": r.order_id, "order_item_id": r.order_item_id, "lines": list(r.lines),
-                 "billing_account_id": r.billing_account_id, "root_asset_id": r.root_asset_id,
-                 "instance": r.instance, "instance_of": r.instance_of, "created_at": now,
-                 "updated_at": now} for r in (c.asset for c in once)]
+        rows = [_asset_row(c.asset, now) for c in once]
         for chunk in _chunks(rows):
             self.conn.execute(assets.insert(), chunk)
         for change in changes:
@@ -272,18 +258,23 @@ class InventoryRepository:
             return
         row = change.asset
         if isinstance(change, AssetInsert):
-            self.conn.execute(assets.insert().values(
-                id=row.id, customer_id=row.customer_id, offering_id=row.offering_id, name=row.offering_id,
-                status=row.status, attributes=row.attributes, order_id=row.order_id,
-                order_item_id=row.order_item_id, lines=list(row.lines),
-                billing_account_id=row.billing_account_id, root_asset_id=row.root_asset_id,
-                instance=row.instance, instance_of=row.instance_of, created_at=now, updated_at=now))
+            self.conn.execute(assets.insert(), _asset_row(row, now))
         elif isinstance(change, AssetTerminate):
             self.update_asset(row.id, now, status=row.status, terminated_at=now)
         else:  # an update (active again after a restore or a re-add by its own order)
             self.update_asset(row.id, now, attributes=row.attributes, lines=list(row.lines),
                               billing_account_id=row.billing_account_id, status=row.status,
                               **({"terminated_at": None} if row.status == ACTIVE else {}))
+
+
+def _asset_row(row: Asset, now: datetime) -> dict[str, Any]:
+    """The ``assets`` row of an asset inserted now."""
+    return {"id": row.id, "customer_id": row.customer_id, "offering_id": row.offering_id,
+            "name": row.offering_id, "status": row.status, "attributes": row.attributes,
+            "order_id": row.order_id, "order_item_id": row.order_item_id, "lines": list(row.lines),
+            "billing_account_id": row.billing_account_id, "root_asset_id": row.root_asset_id,
+            "instance": row.instance, "instance_of": row.instance_of, "created_at": now,
+            "updated_at": now}
 
 
 @dataclass
