@@ -1,5 +1,5 @@
 """The MACD rule of completion (domain/inventory.installed_base_changes): what one asset change of a
-completed bundle writes to the installed base, case by case. The store's ``record_change``
+completed bundle writes to the installed base, case by case. The store's ``record_changes``
 and the in-memory ``InstalledBase.apply`` both follow it. No I/O."""
 
 from __future__ import annotations
