@@ -5,7 +5,9 @@ before; ``None`` values are not written."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -76,3 +78,23 @@ class ItemSpecJSON(sa.types.TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else spec_from_json(value)
+
+    def result_processor(self, dialect, coltype):
+        """On SQLite the column comes as JSON text: the specs of the same text (the items of
+        one catalog step, read over and over by the engine) are parsed once (ItemSpec is
+        immutable). Elsewhere, as any TypeDecorator."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        return _spec_of_text
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> ItemSpec | None:
+    data = json.loads(text)
+    return None if data is None else spec_from_json(data)
+
+
+def _spec_of_text(value: str | bytes | None) -> ItemSpec | None:
+    if value is None:
+        return None
+    return _parsed(value if isinstance(value, str) else value.decode())

@@ -39,6 +39,41 @@ class UTCDateTime(sa.types.TypeDecorator):
             value = datetime.fromisoformat(value)
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
+    # SQLite keeps datetimes as text, as SQLAlchemy writes them ('YYYY-MM-DD HH:MM:SS.ffffff',
+    # UTC: compared as text in SQL); the engine binds and reads several per plan item, so
+    # the same text is made and read by the C methods of datetime rather than SQLAlchemy's
+    # generic format string and regular expression
+
+    def bind_processor(self, dialect):
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        return _sqlite_text
+
+    def result_processor(self, dialect, coltype):
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        return _sqlite_datetime
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.isoformat(" ", "microseconds")
+    if value.tzinfo is not timezone.utc:
+        value = value.astimezone(timezone.utc)
+    return value.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
+
+
+def _sqlite_datetime(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    if len(value) == 26 and value[19] == "." or len(value) == 19:
+        # as written above: naive, UTC (parsing an offset is faster than replace(tzinfo=...))
+        return datetime.fromisoformat(value + "+00:00")
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+
 
 orders = sa.Table(
     "orders", metadata,
