@@ -54,7 +54,7 @@ def test_clients_that_drop_mid_body_neither_stall_the_server_nor_flood_its_log(t
 
 
 def test_every_log_line_is_json_and_carries_its_request_id_or_its_order_and_item(tmp_path, sqlite_url):
-    serve = ServeProcess(tmp_path, sqlite_url)
+    serve = ServeProcess(tmp_path, sqlite_url, "--log-level", "debug")
     try:
         serve.wait_ready()
         resp = serve.client.post(ORDERS, json=SEED_ORDER, headers={"X-Request-ID": "crm-retry-7f3a"})
@@ -62,6 +62,7 @@ def test_every_log_line_is_json_and_carries_its_request_id_or_its_order_and_item
         made_up = serve.client.get(f"{ORDERS}/{resp.json()['id']}").headers["X-Request-ID"]
         assert len(made_up) == 32  # none sent: one is made and echoed
         serve.wait_for_state(resp.json()["id"], "completed")
+        plan = serve.client.get(f"/api/v1/orders/{resp.json()['id']}/plan").json()
         serve.signal(signal.SIGTERM)
         assert serve.wait(30) == 0
     finally:
@@ -79,6 +80,12 @@ def test_every_log_line_is_json_and_carries_its_request_id_or_its_order_and_item
     items = [line for line in parsed if line["event"] in ("item recorded", "item released")]
     assert len(items) == 7  # the seed order's seven plan items
     assert all(line["order_id"] == resp.json()["id"] and line["item_id"] for line in items)
+    # a callout's outcome is logged at info; a completed item that calls no system (the
+    # milestone, the installed base's assetize) at debug only
+    types = {item["key"]: item["type"] for item in plan["items"]}
+    assert {line["key"]: line["level"] for line in items} == {
+        key: "info" if kind == "callout" else "debug" for key, kind in types.items()}
+    assert sorted(types.values()).count("callout") == 5
     assert all("Traceback" not in line.get("exception", "") for line in parsed)
 
 

@@ -32,6 +32,7 @@ import structlog
 
 from .. import metrics
 from ..domain.errors import DatabaseUnavailable
+from ..domain.lifecycle import ItemState
 from . import breaker, callback_tokens, holds, item_context, jeopardy, leases, recording, service_levels, timers
 from .executors import Executors
 from .outcomes import Outcome
@@ -158,6 +159,19 @@ class GroupCommit:
                         future.set_result(state)
         finally:
             self._writer = None
+
+
+# items that call no system and touch nothing outside the database: their completion is
+# logged at debug (the events and the item's history hold it); any other outcome at info
+QUIET_TYPES = frozenset({"milestone", "auto"})
+
+
+def _recorded(worker: str, item: dict[str, Any], state: str | None, outcome: Outcome) -> None:
+    """An outcome committed: counted, and logged (docs/operations.md#logs)."""
+    metrics.RECORDS.labels(worker, state or "discarded").inc()
+    quiet = state == ItemState.COMPLETED and item["type"] in QUIET_TYPES
+    (log.debug if quiet else log.info)("item recorded", key=item["key"], state=state,
+                                       outcome=outcome.attempt_outcome)
 
 
 # while the API waits for the engine's write transactions (SQLite: one writer at a time), a
@@ -384,8 +398,7 @@ class Worker:
             log.warning("recording a set of outcomes failed; recording this one alone",
                         error=repr(exc))
         else:
-            metrics.RECORDS.labels(self.name, state or "discarded").inc()
-            log.info("item recorded", key=item["key"], state=state, outcome=outcome.attempt_outcome)
+            _recorded(self.name, item, state, outcome)
             return
         # tried again for as long as the lease would last (at least the old 8.6 s): a database
         # restart must not cost the outcome of work that was done
@@ -394,8 +407,7 @@ class Worker:
         while True:
             try:
                 state = await asyncio.to_thread(recording.record, self.store, self.name, item, outcome)
-                metrics.RECORDS.labels(self.name, state or "discarded").inc()
-                log.info("item recorded", key=item["key"], state=state, outcome=outcome.attempt_outcome)
+                _recorded(self.name, item, state, outcome)
                 return
             except DatabaseUnavailable as exc:
                 log.warning("recording failed: database unavailable; retrying", reason=exc.reason,
