@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..domain.jeopardy import GREEN
 from ..domain.lifecycle import ItemState, OrderState
@@ -53,10 +53,14 @@ class Figures:
     started: bool
 
 
-def settle_orders(uow: UnitOfWork, order_ids: Iterable[str]) -> None:
+def settle_orders(uow: UnitOfWork, order_ids: Iterable[str],
+                  locked: dict[str, dict[str, Any]] | None = None) -> None:
     """``settle_order`` for many orders (locked by the caller), their figures read in one
-    grouped query instead of two counts each."""
-    orders = uow.orders.lock_many(order_ids)
+    grouped query instead of two counts each. ``locked``: those of them the caller read
+    (``lock_many``) and did not change since, by id: not read again."""
+    locked = locked or {}
+    ids = set(order_ids)
+    orders = [locked[i] for i in ids if i in locked] + uow.orders.lock_many(ids - set(locked))
     settling = {o["id"]: o for o in orders if o["state"] in SETTLING_STATES
                 or o["state"] == OrderState.PENDING_CANCELLATION}
     plans: dict[str, list[Step]] = {}

@@ -104,7 +104,9 @@ def record_many(store: Store, worker: str, done: list[tuple[dict[str, Any], Outc
             if n not in plain_ids:  # the order as it is now (an item before may have moved it)
                 states[n] = apply_outcome(uow, row, uow.orders.get(row["order_id"], whole=False),
                                           outcome)
-        settle_orders(uow, {row["order_id"] for _, row, _ in plain})
+        # the orders as locked above, unless an outcome one at a time may have moved one
+        unchanged = orders if len(plain) == len(held) else None
+        settle_orders(uow, {row["order_id"] for _, row, _ in plain}, locked=unchanged)
         uow.commit()
         return states
 
