@@ -189,24 +189,29 @@ class OrderRepository:
     def lines_of(self, revisions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
         """Every line of each (order, revision), in position order."""
         out: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        c = fulfillment_lines.c
         for chunk in _chunks(sorted(set(revisions))):
-            q = (sa.select(fulfillment_lines).where(sa.tuple_(
-                fulfillment_lines.c.order_id, fulfillment_lines.c.revision).in_(chunk))
-                .order_by(fulfillment_lines.c.order_id, fulfillment_lines.c.revision,
-                          fulfillment_lines.c.position))
+            wanted = set(chunk)  # the pairs compared here (see open_of_revisions)
+            q = (sa.select(fulfillment_lines).where(
+                c.order_id.in_(sorted({o for o, _ in chunk})), c.revision.in_(sorted({r for _, r in chunk})))
+                .order_by(c.order_id, c.revision, c.position))
             for r in self.conn.execute(q).mappings():
-                out.setdefault((r["order_id"], r["revision"]), []).append(dict(r))
+                if (r["order_id"], r["revision"]) in wanted:
+                    out.setdefault((r["order_id"], r["revision"]), []).append(dict(r))
         return out
 
     def lines_by_id(self, keys: Iterable[tuple[str, int, str]]) -> dict[tuple[str, int, str], dict[str, Any]]:
         """These lines, by (order, revision, line id)."""
         out: dict[tuple[str, int, str], dict[str, Any]] = {}
+        c = fulfillment_lines.c
         for chunk in _chunks(sorted(set(keys))):
-            q = sa.select(fulfillment_lines).where(sa.tuple_(
-                fulfillment_lines.c.order_id, fulfillment_lines.c.revision,
-                fulfillment_lines.c.line_id).in_(chunk))
+            wanted = set(chunk)  # the triples compared here (see open_of_revisions)
+            q = sa.select(fulfillment_lines).where(
+                c.order_id.in_(sorted({o for o, _, _ in chunk})),
+                c.line_id.in_(sorted({line for _, _, line in chunk})))
             out.update(((r["order_id"], r["revision"], r["line_id"]), dict(r))
-                       for r in self.conn.execute(q).mappings())
+                       for r in self.conn.execute(q).mappings()
+                       if (r["order_id"], r["revision"], r["line_id"]) in wanted)
         return out
 
     def update_line_attributes(self, order_id: str, revision: int, line_id: str,
@@ -386,12 +391,15 @@ class PlanRepository:
         c = plan_items.c
         columns = [c.id, c.order_id, c.key, c.name, c.state, c.depends_on, c.expected_duration_s,
                    c.started_at, c.jeopardy]
-        for chunk in _chunks(sorted(revisions.items())):
-            q = (sa.select(*columns).where(sa.tuple_(c.order_id, c.revision).in_(chunk),
-                                           c.state.not_in([s.value for s in FINAL_ITEM_STATES]))
+        # by order id, the revision compared here: a list of (order, revision) pairs was
+        # compared with every row (a sequential scan; 116 ms for 500 orders on PostgreSQL)
+        for chunk in _chunks(sorted(revisions)):
+            q = (sa.select(*columns, c.revision).where(
+                c.order_id.in_(chunk), c.state.not_in([s.value for s in FINAL_ITEM_STATES]))
                  .order_by(c.order_id, c.position))
             for r in self.conn.execute(q).mappings():
-                out[r["order_id"]].append(dict(r))
+                if r["revision"] == revisions[r["order_id"]]:
+                    out[r["order_id"]].append({k: v for k, v in r.items() if k != "revision"})
         return out
 
     def count_started(self, order_id: str, revision: int) -> int:
@@ -459,11 +467,10 @@ class PlanRepository:
         if not picked:
             return []
         ids = [p.id for p in picked]
-        self.conn.execute(plan_items.update().where(plan_items.c.id.in_(ids)).values(
+        rows = self.conn.execute(plan_items.update().where(plan_items.c.id.in_(ids)).values(
             state=ItemState.RUNNING.value, lease_owner=worker, lease_until=lease_until,
             attempts=plan_items.c.attempts + 1, not_before=None, updated_at=now,
-            started_at=sa.func.coalesce(plan_items.c.started_at, now)))
-        rows = self.conn.execute(sa.select(plan_items).where(plan_items.c.id.in_(ids))).mappings().all()
+            started_at=sa.func.coalesce(plan_items.c.started_at, now)).returning(plan_items)).mappings().all()
         previous = {p.id: p.state for p in picked}
         return [dict(r) | {"previous_state": previous[r["id"]]} for r in rows]
 
