@@ -44,6 +44,7 @@ PYCACHE: Path | None = None
 ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
 PG_ADMIN_URL = os.environ.get("ORDERTOWER_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 DONE_ITEM_STATES = ("completed", "skipped")
+FINAL_ORDER_STATES = ("completed", "failed", "partial", "cancelled", "rejected")
 
 
 # --- results --------------------------------------------------------------------------------------
@@ -191,6 +192,13 @@ class Reader:
                              f"GROUP BY state", tuple(ids))
         counts = dict(rows)
         return sum(counts.get(s, 0) for s in DONE_ITEM_STATES), sum(counts.values())
+
+    def orders_final(self) -> int:
+        """How many orders are in a final state: a cheaper poll than ``items_done_of`` (an
+        order has several items), which took a few percent of the database's CPU from the
+        engine under test when polled ten times a second."""
+        marks = ", ".join(["%s"] * len(FINAL_ORDER_STATES))
+        return self.scalar(f"SELECT count(*) FROM orders WHERE state IN ({marks})", FINAL_ORDER_STATES)
 
     def order_states(self) -> dict[str, int]:
         return dict(self.rows("SELECT state, count(*) FROM orders GROUP BY state"))

@@ -51,7 +51,9 @@ def run_w(ctx: Context, kind: str, orders: int, workers: int, label: str) -> dic
             say(f"{label}: starting {workers} worker process(es); {total} plan items to run")
             spawned = time.time()
             procs = [Worker(folder, db.url, catalog=W_CATALOG, name=f"worker{j}") for j in range(workers)]
-            wait_for(lambda: reader.items_done_of()[0] >= total, time_limit,
+            wait_for(lambda: reader.orders_final() >= orders, time_limit,
+                     f"{orders} W orders to finish", poll=0.1, procs=procs)
+            wait_for(lambda: reader.items_done_of()[0] >= total, 30,
                      f"{total} W plan items to complete", poll=0.1, procs=procs)
             seen_done = time.time()
             starts = [t for t in (p.started_at() for p in procs) if t]

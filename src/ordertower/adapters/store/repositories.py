@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -30,6 +31,22 @@ _ORDER_STATE = [c for c in orders.c if c.name not in ("body", "items")]
 # and dependency lists, which cost a JSON decoding each
 _RELEASED = [plan_items.c[name] for name in ("id", "order_id", "revision", "key", "name", "type",
                                              "system", "state", "attempts", "step_id")]
+
+# PostgreSQL: the engine's per-item UPDATEs of a set as one statement over arrays. psycopg's
+# executemany sends the rows together, but the server still executes one statement per row
+# (SQLite's executemany runs in process: it keeps the portable form)
+_PG_COMPLETE_RUNNING = sa.text(
+    "UPDATE plan_items SET state = :completed, output = u.output, finished_at = :now, "
+    "updated_at = :now, last_error = NULL, deadline_at = NULL, jeopardy = :green, "
+    "lease_owner = NULL, lease_until = NULL "
+    "FROM unnest(CAST(:ids AS varchar[]), CAST(:outputs AS jsonb[])) AS u(id, output) "
+    "WHERE plan_items.id = u.id AND plan_items.state = :running")
+_PG_DECREMENT_PENDING = sa.text(
+    "UPDATE plan_items SET pending_deps = plan_items.pending_deps - u.n, updated_at = :now "
+    "FROM unnest(CAST(:ids AS varchar[]), CAST(:ns AS integer[])) AS u(id, n) "
+    "WHERE plan_items.id = u.id RETURNING "
+    + ", ".join(f"plan_items.{c.name}" for c in _RELEASED) + ", plan_items.pending_deps"
+).columns(*_RELEASED, plan_items.c.pending_deps)
 
 
 class OrderRepository:
@@ -566,6 +583,11 @@ class PlanRepository:
         deadline, error and jeopardy cleared. One statement for all (executemany)."""
         if not outputs:
             return 0
+        if self.conn.dialect.name == "postgresql":  # one statement on the server too
+            return self.conn.execute(_PG_COMPLETE_RUNNING, {
+                "ids": list(outputs), "outputs": [json.dumps(o) for o in outputs.values()],
+                "completed": ItemState.COMPLETED.value, "running": ItemState.RUNNING.value,
+                "now": now, "green": GREEN}).rowcount
         q = (plan_items.update()
              .where(plan_items.c.id == sa.bindparam("b_id"),
                     plan_items.c.state == ItemState.RUNNING.value)
@@ -588,6 +610,11 @@ class PlanRepository:
         dependencies (still pending)."""
         if not counts:
             return []
+        if self.conn.dialect.name == "postgresql":  # one statement on the server too
+            rows = self.conn.execute(_PG_DECREMENT_PENDING, {
+                "ids": list(counts), "ns": list(counts.values()), "now": now}).mappings()
+            return [{k: v for k, v in r.items() if k != "pending_deps"} for r in rows
+                    if r["pending_deps"] <= 0 and r["state"] == ItemState.PENDING.value]
         self.conn.execute(plan_items.update().where(plan_items.c.id == sa.bindparam("b_id")).values(
             pending_deps=plan_items.c.pending_deps - sa.bindparam("b_n"), updated_at=now),
             [{"b_id": i, "b_n": n} for i, n in counts.items()])
