@@ -56,13 +56,23 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 
 def _sqlite_text(value: datetime | None) -> str | None:
+    global _last_bound
     if value is None:
         return None
+    last = _last_bound  # a set of rows binds the same moment many times (its events' time)
+    if last[0] is value:
+        return last[1]
     if value.tzinfo is None:
-        return value.isoformat(" ", "microseconds")
-    if value.tzinfo is not timezone.utc:
-        value = value.astimezone(timezone.utc)
-    return value.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
+        text = value.isoformat(" ", "microseconds")
+    elif value.tzinfo is timezone.utc:
+        text = value.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
+    else:
+        text = value.astimezone(timezone.utc).isoformat(" ", "microseconds")[:26]
+    _last_bound = (value, text)
+    return text
+
+
+_last_bound: tuple[datetime | None, str | None] = (None, None)
 
 
 def _sqlite_datetime(value: str | None) -> datetime | None:
