@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from ordertower.engine import leases
 
@@ -57,3 +58,45 @@ def test_a_claim_after_a_thousand_claimed_items_reads_a_few_pages(pg_database_ur
             conn.exec_driver_sql("ALTER TABLE plan_items RESET (autovacuum_enabled)")
         h.close()
     assert pages < 50
+
+
+
+def _plan_nodes(plan: dict) -> list[dict]:
+    return [plan, *(node for child in plan.get("Plans", []) for node in _plan_nodes(child))]
+
+
+@pytest.mark.timeout(120)
+def test_completing_a_few_items_of_a_large_queue_reads_them_by_their_key(pg_database_url):
+    """A set's completions and its successors' counters are one statement each over arrays
+    (repositories._PG_COMPLETE_RUNNING, _PG_DECREMENT_PENDING). Joined to the array alone,
+    the planner read every plan item for them (a hash join over a sequential scan), each set:
+    a 10,000-line order's run slowed down as its plan grew."""
+    from ..conftest import _truncate
+    from ordertower.adapters.store.repositories import _PG_COMPLETE_RUNNING, _PG_DECREMENT_PENDING
+
+    _truncate(pg_database_url)
+    h = EngineHarness(pg_database_url, catalog=W_CATALOG)
+    try:
+        store = h.container.store
+        for i in range(1_000):
+            h.place(w_order(i))
+        with store.engine.begin() as conn:  # the statistics of a full table
+            conn.exec_driver_sql("ANALYZE plan_items")
+        claimed = leases.claim(store, "busy-worker", 200, LEASE)
+        ids = [row["id"] for row in claimed]
+        with store.uow() as uow:
+            now = h.clock.now()
+            successors = [succ for succ, _ in uow.plan.successors_of(ids)]
+            scans = []
+            for statement, params in [
+                    (_PG_COMPLETE_RUNNING, {"ids": ids, "outputs": ["{}"] * len(ids), "now": now,
+                                            "completed": "completed", "running": "running", "green": "green"}),
+                    (_PG_DECREMENT_PENDING.element, {"ids": successors, "ns": [1] * len(successors), "now": now})]:
+                explained = uow.plan.conn.execute(sa.text("EXPLAIN (FORMAT JSON) " + statement.text),
+                                                  params).scalar_one()
+                scans.append({(node["Node Type"], node.get("Index Name")) for node in _plan_nodes(explained[0]["Plan"])
+                              if node.get("Relation Name") == "plan_items" and node["Node Type"] != "ModifyTable"})
+    finally:
+        h.close()
+    assert len(successors) >= 200
+    assert all(found and all(kind != "Seq Scan" for kind, _ in found) for found in scans), scans

@@ -88,9 +88,6 @@ def write_turns_of(engine: Engine) -> IntakeTurns | EngineTurns | None:
 
 
 PROBE_TIMEOUT_S = 2
-# each SQLite connection's page cache (SQLite's default: 2 MiB): the queue's indexes of a
-# busy database stay in memory (used as needed, not reserved)
-SQLITE_CACHE_KIB = 65536
 
 
 def create_probe_engine(engine: Engine) -> Engine:
@@ -159,7 +156,6 @@ def _configure_sqlite(engine: Engine, path: Path | None, turns: IntakeTurns | En
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")

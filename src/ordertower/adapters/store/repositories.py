@@ -34,17 +34,20 @@ _RELEASED = [plan_items.c[name] for name in ("id", "order_id", "revision", "key"
 
 # PostgreSQL: the engine's per-item UPDATEs of a set as one statement over arrays. psycopg's
 # executemany sends the rows together, but the server still executes one statement per row
-# (SQLite's executemany runs in process: it keeps the portable form)
+# (SQLite's executemany runs in process: it keeps the portable form). ``id = ANY(:ids)``
+# beside the join: without it the planner joined the array to a sequential scan of every
+# plan item (a hash join), each set; with it, it reads the items through the primary key
 _PG_COMPLETE_RUNNING = sa.text(
     "UPDATE plan_items SET state = :completed, output = u.output, finished_at = :now, "
     "updated_at = :now, last_error = NULL, deadline_at = NULL, jeopardy = :green, "
     "lease_owner = NULL, lease_until = NULL "
     "FROM unnest(CAST(:ids AS varchar[]), CAST(:outputs AS jsonb[])) AS u(id, output) "
-    "WHERE plan_items.id = u.id AND plan_items.state = :running")
+    "WHERE plan_items.id = u.id AND plan_items.id = ANY(CAST(:ids AS varchar[])) "
+    "AND plan_items.state = :running")
 _PG_DECREMENT_PENDING = sa.text(
     "UPDATE plan_items SET pending_deps = plan_items.pending_deps - u.n, updated_at = :now "
     "FROM unnest(CAST(:ids AS varchar[]), CAST(:ns AS integer[])) AS u(id, n) "
-    "WHERE plan_items.id = u.id RETURNING "
+    "WHERE plan_items.id = u.id AND plan_items.id = ANY(CAST(:ids AS varchar[])) RETURNING "
     + ", ".join(f"plan_items.{c.name}" for c in _RELEASED) + ", plan_items.pending_deps"
 ).columns(*_RELEASED, plan_items.c.pending_deps)
 
