@@ -40,6 +40,13 @@ class FakeOrders:
                                attributes: dict[str, Any]) -> None:
         self.lines[(order_id, revision, line_id)]["attributes"] = attributes
 
+    def lines_by_id(self, keys: Iterable[tuple[str, int, str]]) -> dict[tuple[str, int, str], dict[str, Any]]:
+        return {key: dict(self.lines[key]) for key in keys if key in self.lines}
+
+    def update_lines_attributes(self, attributes: dict[tuple[str, int, str], dict[str, Any]]) -> None:
+        for (order_id, revision, line_id), values in attributes.items():
+            self.update_line_attributes(order_id, revision, line_id, values)
+
 
 class FakePlan:
     def __init__(self, uow: "FakeUnitOfWork") -> None:

@@ -69,3 +69,27 @@ def test_concurrent_callouts_spread_over_the_pools_and_one_at_a_time_share_the_f
         assert used == [0] * 5
         await callouts.aclose()
     asyncio.run(scenario())
+
+
+class CookieSettingSystem(httpx.AsyncBaseTransport):
+    """A system whose every answer sets a session cookie, noting the Cookie header it got."""
+
+    def __init__(self) -> None:
+        self.cookies_sent: list[str | None] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.cookies_sent.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={"ok": True},
+                              headers={"Set-Cookie": "session=abc123; Path=/"})
+
+
+def test_a_cookie_one_answer_sets_is_never_sent_with_the_next_callout():
+    async def scenario():
+        system = CookieSettingSystem()
+        callouts = HttpCallouts(transport=system, max_connections=16)
+        replies = [await _send(callouts, n) for n in range(3)]
+        await callouts.aclose()
+        return system, replies
+    system, replies = asyncio.run(scenario())
+    assert all(r.status_code == 200 for r in replies)
+    assert system.cookies_sent == [None, None, None]

@@ -181,3 +181,22 @@ def test_an_item_falling_out_is_assigned_by_the_first_fallout_rule_that_matches_
     assert [e["rule"] for e in uow.events.added if e["type"] == "FalloutAssignEvent"] == ["r-timeouts", "r-network"]
     assert refused["state"] == "running"  # the row as read; the store has it in fallout
     assert uow.state_of("port") == "fallout"
+
+
+def test_outputs_of_a_set_land_in_their_lines_the_later_item_over_the_earlier():
+    uow = FakeUnitOfWork()
+    uow.order()
+    uow.orders.lines[("o1", 1, "1")] = {"line_id": "1", "attributes": {"plan": "basic"}}
+    uow.orders.lines[("o1", 1, "2")] = {"line_id": "2", "attributes": {}}
+    reserve = ItemSpec(outputs={"msisdn": "number", "status": "state"})
+    activate = ItemSpec(outputs={"status": "state"})
+    done = [(uow.item("reserve", spec=reserve) | {"line_id": "1"}, {"number": "+3161234", "state": "reserved"}),
+            (uow.item("activate", spec=activate) | {"line_id": "1"}, {"state": "active"}),
+            (uow.item("ship", spec=reserve) | {"line_id": "2"}, {"other": 1}),  # maps nothing it has
+            (uow.item("note", spec=ItemSpec()) | {"line_id": "2"}, {"number": "ignored"})]
+
+    items.apply_outputs_of_many(uow, done)
+
+    assert uow.orders.lines[("o1", 1, "1")]["attributes"] == {
+        "plan": "basic", "msisdn": "+3161234", "status": "active"}
+    assert uow.orders.lines[("o1", 1, "2")]["attributes"] == {}

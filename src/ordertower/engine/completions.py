@@ -3,12 +3,12 @@
 Most outcomes a worker records are plain completions: the work is done, no plan is stored,
 nothing is compensated, the item was not withdrawn while it ran and its system's circuit
 breaker has nothing to count. For those, ``complete_many`` does what ``items.complete`` does
-one item at a time: outputs into the line item by item (few items have any), then, in a
-fixed number of statements for the whole set, the assets into the installed base, the items
-completed (one UPDATE), their successors released through the dependency counters (the
-edges read once, one UPDATE of the counters, the freed items read and made ready in one
-statement each), the events written (one INSERT); the orders are settled afterwards, all at
-once (order_state.settle_orders). Every other outcome takes the one-at-a-time path
+one item at a time, in a fixed number of statements for the whole set: the outputs into
+their lines (read in one statement, written in one), the assets into the installed base,
+the items completed (one UPDATE), their successors released through the dependency counters
+(the edges read once, one UPDATE of the counters, the freed items read and made ready in
+one statement each), the events written (one INSERT); the orders are settled afterwards,
+all at once (order_state.settle_orders). Every other outcome takes the one-at-a-time path
 (recording.apply_outcome) in the same transaction.
 """
 
@@ -55,8 +55,7 @@ def complete_many(uow: UnitOfWork, orders: dict[str, dict[str, Any]],
         return
     now = uow.clock.now()
     events: list[dict[str, Any]] = []
-    for row, output, _assets in done:  # what goes into the line: per item (few have any)
-        items.apply_outputs(uow, row, output)
+    items.apply_outputs_of_many(uow, [(row, output) for row, output, _assets in done])
     items.record_assets_of_many(uow, [(row, orders[row["order_id"]], assets)
                                       for row, _output, assets in done if assets], now)
     for row, _output, _assets in done:

@@ -152,11 +152,26 @@ def record_assets_of_many(uow: UnitOfWork, found: list[tuple[dict[str, Any], dic
 
 
 def apply_outputs(uow: UnitOfWork, row: dict[str, Any], output: dict[str, Any]) -> None:
-    outputs = row["spec"].outputs
-    if not outputs or row["line_id"] is None:
+    apply_outputs_of_many(uow, [(row, output)])
+
+
+def apply_outputs_of_many(uow: UnitOfWork, done: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """What each item's outputs write into its line, for many items in this sequence: the
+    lines read in one statement and written in one (executemany), each line once with what
+    all its items wrote (a later item's value over an earlier one's, as one at a time)."""
+    updates: dict[tuple[str, int, str], dict[str, Any]] = {}
+    for row, output in done:
+        outputs = row["spec"].outputs
+        if not outputs or row["line_id"] is None:
+            continue
+        values = {attr: output[field] for attr, field in outputs.items() if field in output}
+        if values:
+            updates.setdefault((row["order_id"], row["revision"], row["line_id"]), {}).update(values)
+    if not updates:
         return
-    updates = {attr: output[field] for attr, field in outputs.items() if field in output}
-    update_line(uow, row, updates)
+    lines = uow.orders.lines_by_id(updates)
+    uow.orders.update_lines_attributes({key: dict(lines[key]["attributes"]) | values
+                                        for key, values in updates.items() if key in lines})
 
 
 def update_line(uow: UnitOfWork, row: dict[str, Any], updates: dict[str, Any]) -> None:

@@ -240,6 +240,18 @@ class OrderRepository:
             fulfillment_lines.c.order_id == order_id, fulfillment_lines.c.revision == revision,
             fulfillment_lines.c.line_id == line_id).values(attributes=attributes))
 
+    def update_lines_attributes(self, attributes: dict[tuple[str, int, str], dict[str, Any]]) -> None:
+        """``update_line_attributes`` of many lines, by (order, revision, line id): one
+        statement for all (executemany)."""
+        if not attributes:
+            return
+        c = fulfillment_lines.c
+        q = fulfillment_lines.update().where(
+            c.order_id == sa.bindparam("b_order"), c.revision == sa.bindparam("b_revision"),
+            c.line_id == sa.bindparam("b_line")).values(attributes=sa.bindparam("b_attributes"))
+        self.conn.execute(q, [{"b_order": o, "b_revision": r, "b_line": line, "b_attributes": a}
+                              for (o, r, line), a in attributes.items()])
+
     def add_lines(self, order_id: str, revision: int, lines: list[FulfillmentLine]) -> None:
         rows = [{"order_id": order_id, "revision": revision, "line_id": line.id, "position": pos,
                  "technical_product": line.technical_product, "action": line.action,
