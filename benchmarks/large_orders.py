@@ -163,6 +163,8 @@ def one_order(ctx: Context, kind: str, n: int, time_limit: float,
                     f"{last_report - started:.0f} s (server RSS {serve.rss_mb() or 0:.0f} MB)")
             time.sleep(0.1 if time.perf_counter() - started < 10 else 0.5)
         elapsed = time.perf_counter() - started
+        if state in FINAL_ORDER_STATES:  # the items as they are now (read above before the state)
+            done, total = reader.items_done_of([order_id])
         end = reader.last_finished() if state in FINAL_ORDER_STATES else None
         if end is not None and started_wall < end <= time.time() + 1:
             elapsed = end - started_wall  # the last item's own time, not the poll's
