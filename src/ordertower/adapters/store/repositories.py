@@ -37,10 +37,12 @@ _RELEASED = [plan_items.c[name] for name in ("id", "order_id", "revision", "key"
 # (SQLite's executemany runs in process: it keeps the portable form). ``id = ANY(:ids)``
 # beside the join: without it the planner joined the array to a sequential scan of every
 # plan item (a hash join), each set; with it, it reads the items through the primary key
+# what completing a running item clears (complete_running, on either database)
+_CLEARED_ON_COMPLETION = ("last_error", "deadline_at", "lease_owner", "lease_until")
 _PG_COMPLETE_RUNNING = sa.text(
     "UPDATE plan_items SET state = :completed, output = u.output, finished_at = :now, "
-    "updated_at = :now, last_error = NULL, deadline_at = NULL, jeopardy = :green, "
-    "lease_owner = NULL, lease_until = NULL "
+    "updated_at = :now, jeopardy = :green, "
+    + ", ".join(f"{name} = NULL" for name in _CLEARED_ON_COMPLETION) + " "
     "FROM unnest(CAST(:ids AS varchar[]), CAST(:outputs AS jsonb[])) AS u(id, output) "
     "WHERE plan_items.id = u.id AND plan_items.id = ANY(CAST(:ids AS varchar[])) "
     "AND plan_items.state = :running")
@@ -50,6 +52,14 @@ _PG_DECREMENT_PENDING = sa.text(
     "WHERE plan_items.id = u.id AND plan_items.id = ANY(CAST(:ids AS varchar[])) RETURNING "
     + ", ".join(f"plan_items.{c.name}" for c in _RELEASED) + ", plan_items.pending_deps"
 ).columns(*_RELEASED, plan_items.c.pending_deps)
+
+
+
+def _freed(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """Of these items (``_RELEASED`` and their ``pending_deps``), those a decrement left free
+    of dependencies and still pending, without their counter."""
+    return [{k: v for k, v in r.items() if k != "pending_deps"} for r in rows
+            if r["pending_deps"] <= 0 and r["state"] == ItemState.PENDING.value]
 
 
 class OrderRepository:
@@ -607,8 +617,8 @@ class PlanRepository:
              .where(plan_items.c.id == sa.bindparam("b_id"),
                     plan_items.c.state == ItemState.RUNNING.value)
              .values(state=ItemState.COMPLETED.value, output=sa.bindparam("b_output"),
-                     finished_at=now, updated_at=now, last_error=None, deadline_at=None,
-                     jeopardy=GREEN, lease_owner=None, lease_until=None))
+                     finished_at=now, updated_at=now, jeopardy=GREEN,
+                     **dict.fromkeys(_CLEARED_ON_COMPLETION)))
         return self.conn.execute(q, [{"b_id": i, "b_output": o} for i, o in outputs.items()]).rowcount
 
     def successors_of(self, ids: Iterable[str]) -> list[tuple[str, str]]:
@@ -626,19 +636,15 @@ class PlanRepository:
         if not counts:
             return []
         if self.conn.dialect.name == "postgresql":  # one statement on the server too
-            rows = self.conn.execute(_PG_DECREMENT_PENDING, {
-                "ids": list(counts), "ns": list(counts.values()), "now": now}).mappings()
-            return [{k: v for k, v in r.items() if k != "pending_deps"} for r in rows
-                    if r["pending_deps"] <= 0 and r["state"] == ItemState.PENDING.value]
+            return _freed(self.conn.execute(_PG_DECREMENT_PENDING, {
+                "ids": list(counts), "ns": list(counts.values()), "now": now}).mappings())
         self.conn.execute(plan_items.update().where(plan_items.c.id == sa.bindparam("b_id")).values(
             pending_deps=plan_items.c.pending_deps - sa.bindparam("b_n"), updated_at=now),
             [{"b_id": i, "b_n": n} for i, n in counts.items()])
         out: list[dict[str, Any]] = []
         for chunk in _chunks(list(counts)):  # by id alone, filtered here (see make_ready)
-            rows = self.conn.execute(sa.select(*_RELEASED, plan_items.c.pending_deps).where(
-                plan_items.c.id.in_(chunk))).mappings()
-            out += [{k: v for k, v in r.items() if k != "pending_deps"} for r in rows
-                    if r["pending_deps"] <= 0 and r["state"] == ItemState.PENDING.value]
+            out += _freed(self.conn.execute(sa.select(*_RELEASED, plan_items.c.pending_deps).where(
+                plan_items.c.id.in_(chunk))).mappings())
         return out
 
     def make_ready(self, ids: list[str], now: datetime) -> int:
