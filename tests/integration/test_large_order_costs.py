@@ -7,10 +7,12 @@ recording of a claim groups its order's bundles once (engine/auto_steps.py, the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ordertower.domain.lifecycle import FINAL_ITEM_STATES
 from ordertower.engine import item_context, jeopardy
 
-from ..support.engine import order_body
+from ..support.engine import EngineHarness, order_body
 
 
 def _plan_rows(engine, order_id: str) -> list[dict]:
@@ -92,3 +94,79 @@ def test_an_assetize_item_reads_only_its_bundles_items_and_lines_as_they_are_now
     second = next(r for r in assetize if r["spec"].root_item_id == "2")
     _order, _line, own = item_context.load_contexts(store, [second])[second["id"]]
     assert next(ln for ln in own if ln["line_id"] == changed["line_id"])["attributes"]["port"] == "P-7"
+
+
+# --- settling an order after a set of outcomes -----------------------------------------------
+
+W_CATALOG = Path(__file__).resolve().parents[2] / "benchmarks" / "catalogs" / "workload-w"
+
+
+def _w_order(name: str, lines: int) -> dict:
+    """An order of ``lines`` workload-W items: 7 plan items each."""
+    return {"externalId": name, "relatedParty": [{"id": name, "role": "customer"}],
+            "productOrderItem": [{"id": str(i), "action": "add", "productOffering": {"id": "w-order"}}
+                                 for i in range(1, lines + 1)]}
+
+
+def _work_of_progress(h: EngineHarness, order_id: str) -> tuple[dict, int]:
+    """What settling reads of the order's plan, and what it cost the database: SQLite's
+    virtual machine instructions, or PostgreSQL's pages of plan_items and its indexes."""
+    with h.container.store.uow() as uow:
+        order = uow.orders.get(order_id, whole=False)
+        conn = uow.plan.conn
+        if conn.dialect.name == "sqlite":
+            steps = [0]
+
+            def count() -> int:
+                steps[0] += 1
+                return 0
+
+            raw = conn.connection.dbapi_connection
+            raw.set_progress_handler(count, 1)
+            try:
+                figures = uow.plan.progress_of({order_id: order})[order_id]
+            finally:
+                raw.set_progress_handler(None, 1)
+            return figures, steps[0]
+        # an item's change leaves its old index entries dead; the first scan that meets one
+        # marks it (then it is stepped over without reading the row), a vacuum removes it:
+        # what each change costs once, whatever the order's size, so a first pass is not counted
+        uow.plan.progress_of({order_id: order})
+        pages = ("SELECT sum(pg_stat_get_xact_blocks_fetched(c.oid)) FROM pg_class c "
+                 "WHERE c.relname = 'plan_items' OR c.oid IN "
+                 "(SELECT indexrelid FROM pg_index WHERE indrelid = 'plan_items'::regclass)")
+        before = conn.exec_driver_sql(pages).scalar_one()
+        figures = uow.plan.progress_of({order_id: order})[order_id]
+        return figures, conn.exec_driver_sql(pages).scalar_one() - before
+
+
+def _vacuumed(h: EngineHarness) -> None:
+    """PostgreSQL: plan_items vacuumed, as autovacuum does a busy table every minute or so."""
+    engine = h.container.store.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM plan_items")
+
+
+def test_settling_an_order_reads_as_much_of_a_large_plan_as_of_a_small_one(database_url):
+    """Issue 11: settling counted every item of the order after each set of outcomes, so a
+    34,000-item order paid for its size on every one of its ~1,000 sets. The figures are
+    existence tests on the open items' index: the same work for 7 items as for 1,400."""
+    h = EngineHarness(database_url, catalog=W_CATALOG)
+    try:
+        small, large = h.place(_w_order("settle-small", 1)), h.place(_w_order("settle-large", 200))
+        h.step()  # the first steps of both run: both in progress, most items still open
+        running = {o: _work_of_progress(h, o) for o in (small, large)}
+        h.settle(max_cycles=200)
+        _vacuumed(h)  # the entries of 1,400 finished items: stepped over until a vacuum
+        done = {o: _work_of_progress(h, o) for o in (small, large)}
+        sizes = {o: len(_plan_rows(h, o)) for o in (small, large)}
+    finally:
+        h.close()
+    assert sizes == {small: 7, large: 1_400}
+    open_, finished = {"anything_open": True, "anything_in_fallout": False, "started": True}, \
+        {"anything_open": False, "anything_in_fallout": False, "started": True}
+    assert {o: f for o, (f, _) in running.items()} == {small: open_, large: open_}
+    assert {o: f for o, (f, _) in done.items()} == {small: finished, large: finished}
+    for work in (running, done):  # a page or two of an index more at most, never per item
+        assert work[large][1] <= work[small][1] + 3, work

@@ -31,3 +31,28 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_url):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 60000
     engine.dispose()
+
+
+def test_the_open_items_index_holds_exactly_the_items_not_in_a_final_state(database_url):
+    """The partial index settling and the jeopardy sweep read (migration 0018): its condition,
+    as the database keeps it, names the final item states of the domain, and only them; on
+    PostgreSQL without deduplication (docs/decisions.md, "Settling an order without counting
+    its items")."""
+    from ordertower.domain.lifecycle import FINAL_ITEM_STATES, ItemState
+
+    engine = create_db_engine(database_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            definition = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'ix_plan_items_open'").scalar_one()
+        else:
+            definition = conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_plan_items_open'").scalar_one()
+    engine.dispose()
+    condition = definition.split("WHERE", 1)[1]
+    assert {s for s in ItemState if f"'{s.value}'" in condition} == set(FINAL_ITEM_STATES)
+    assert "NOT IN" in condition.upper() or "<> ALL" in condition
+    if database_url.startswith("postgresql"):
+        assert "deduplicate_items='off'" in definition.replace(" ", "") or \
+            "deduplicate_items=off" in definition.replace(" ", "")

@@ -77,17 +77,17 @@ class FakePlan:
     def released(self) -> None:
         self.released_count += 1
 
-    def count_open(self, order_id: str) -> int:
-        return sum(1 for r in self.rows.values()
-                   if r["order_id"] == order_id and r["state"] not in FINAL_ITEM_STATES)
-
-    def count_started(self, order_id: str, revision: int) -> int:
-        return sum(1 for r in self.rows.values() if r["order_id"] == order_id
-                   and r["revision"] == revision and r.get("started_at") is not None)
-
-    def count_in_state(self, order_id: str, revision: int, state: str) -> int:
-        return sum(1 for r in self.rows.values() if r["order_id"] == order_id
-                   and r["revision"] == revision and r["state"] == state)
+    def progress_of(self, orders: dict[str, dict[str, Any]]) -> dict[str, dict[str, bool]]:
+        out = {}
+        for order_id, order in orders.items():
+            mine = [r for r in self.rows.values() if r["order_id"] == order_id]
+            current = [r for r in mine if r["revision"] == order["revision"]]
+            out[order_id] = {
+                "anything_open": any(r["state"] not in FINAL_ITEM_STATES for r in mine),
+                "anything_in_fallout": any(r["state"] == ItemState.FALLOUT for r in current),
+                "started": any(r.get("started_at") is not None and r["step_id"] != "plan-order"
+                               for r in current)}
+        return out
 
     def key_of(self, item_id: str) -> str:
         return self.rows[item_id]["key"]

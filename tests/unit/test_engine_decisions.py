@@ -49,24 +49,24 @@ def test_a_new_item_counts_its_open_dependencies():
 
 @dataclass
 class Progress:
-    open_items: int = 1
+    anything_open: bool = True
     started: bool = True
-    in_fallout: int = 0
+    anything_in_fallout: bool = False
 
 
 @pytest.mark.parametrize("state, progress, expected", [
     ("acknowledged", Progress(started=False), []),
     ("acknowledged", Progress(), [OrderState.IN_PROGRESS]),
-    ("acknowledged", Progress(open_items=0), [OrderState.IN_PROGRESS, OrderState.COMPLETED]),
+    ("acknowledged", Progress(anything_open=False), [OrderState.IN_PROGRESS, OrderState.COMPLETED]),
     ("inProgress", Progress(), []),
-    ("inProgress", Progress(open_items=0), [OrderState.COMPLETED]),
-    ("inProgress", Progress(in_fallout=1), [OrderState.HELD]),
-    ("held", Progress(in_fallout=1), []),
+    ("inProgress", Progress(anything_open=False), [OrderState.COMPLETED]),
+    ("inProgress", Progress(anything_in_fallout=True), [OrderState.HELD]),
+    ("held", Progress(anything_in_fallout=True), []),
     ("held", Progress(), [OrderState.IN_PROGRESS]),
-    ("held", Progress(open_items=0), [OrderState.COMPLETED]),
+    ("held", Progress(anything_open=False), [OrderState.COMPLETED]),
     ("pendingCancellation", Progress(), []),
-    ("pendingCancellation", Progress(open_items=0), [OrderState.CANCELLED]),
-    ("completed", Progress(open_items=0), []),
+    ("pendingCancellation", Progress(anything_open=False), [OrderState.CANCELLED]),
+    ("completed", Progress(anything_open=False), []),
     ("cancelled", Progress(), []),
 ])
 def test_the_order_follows_its_plan(state, progress, expected):
@@ -74,7 +74,7 @@ def test_the_order_follows_its_plan(state, progress, expected):
 
 
 def test_only_ending_steps_set_the_completion_date():
-    steps = settle("acknowledged", Progress(open_items=0))
+    steps = settle("acknowledged", Progress(anything_open=False))
     assert [s.final for s in steps] == [False, True]
 
 
@@ -86,7 +86,7 @@ class Counting:
 
     def __getattr__(self, name):
         self.reads.append(name)
-        return {"open_items": 3, "started": True, "in_fallout": 0}[name]
+        return {"anything_open": True, "started": True, "anything_in_fallout": False}[name]
 
 
 def test_settling_reads_no_more_of_the_plan_than_it_needs():

@@ -1,5 +1,7 @@
 """The order's state follows its plan: which transitions the order takes after a change to
-its items, decided from a few counts (the caller reads them; this module only decides)."""
+its items, decided from three yes-or-no figures (the caller reads them; this module only
+decides). Whether, not how many: the caller can answer each from the first item it finds,
+whatever the order's size."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from typing import Protocol
 from .lifecycle import OrderState
 
 SETTLING_STATES = frozenset({OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS, OrderState.HELD})
+# the states in which the order's plan may move the order (``settle`` returns no step otherwise)
+FOLLOWS_ITS_PLAN = SETTLING_STATES | {OrderState.PENDING_CANCELLATION}
 
 
 class PlanProgress(Protocol):
@@ -16,13 +20,13 @@ class PlanProgress(Protocol):
     is asked for (``settle`` asks for no more than it needs)."""
 
     @property
-    def open_items(self) -> int: ...  # items of the order not yet closed (any revision)
+    def anything_open(self) -> bool: ...  # an item of the order is not yet closed (any revision)
 
     @property
     def started(self) -> bool: ...  # an item of the current revision has started
 
     @property
-    def in_fallout(self) -> int: ...  # items of the current revision in fallout
+    def anything_in_fallout(self) -> bool: ...  # an item of the current revision is in fallout
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class Step:
 def settle(state: str, progress: PlanProgress) -> list[Step]:
     """The transitions that bring an order in ``state`` in line with its plan, in order."""
     if state == OrderState.PENDING_CANCELLATION:
-        if progress.open_items == 0:
+        if not progress.anything_open:
             return [Step(OrderState.CANCELLED, "every item is closed or undone", final=True)]
         return []
     if state not in SETTLING_STATES:
@@ -44,9 +48,9 @@ def settle(state: str, progress: PlanProgress) -> list[Step]:
     if state == OrderState.ACKNOWLEDGED and progress.started:
         steps.append(Step(OrderState.IN_PROGRESS, "fulfillment started"))
         state = OrderState.IN_PROGRESS
-    if progress.open_items == 0:
+    if not progress.anything_open:
         steps.append(Step(OrderState.COMPLETED, "every plan item is done", final=True))
-    elif progress.in_fallout > 0:
+    elif progress.anything_in_fallout:
         if state != OrderState.HELD:
             steps.append(Step(OrderState.HELD, "a plan item is in fallout"))
     elif state == OrderState.HELD:

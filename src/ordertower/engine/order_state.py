@@ -1,37 +1,17 @@
 """The order's state follows its plan: settled after every change to its items, as the
-domain decides (domain/order_progress.py), from figures read only when the decision needs them."""
+domain decides (domain/order_progress.py), from three yes-or-no figures the store answers from
+its index of open items, whatever the order's size (``PlanRepository.progress_of``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, Iterable
 
 from ..domain.jeopardy import GREEN
-from ..domain.lifecycle import ItemState, OrderState
-from ..domain.order_progress import SETTLING_STATES, PlanProgress, Step, settle
+from ..domain.lifecycle import OrderState
+from ..domain.order_progress import FOLLOWS_ITS_PLAN, PlanProgress, Step, settle
 from .transitions import transition_order, transition_orders
 from .ports import UnitOfWork
-
-
-class _StoredProgress:
-    """The plan's figures, each read from the unit of work the first time it is asked for."""
-
-    def __init__(self, uow: UnitOfWork, order: dict):
-        self._uow, self._order = uow, order
-
-    @cached_property
-    def open_items(self) -> int:
-        return self._uow.plan.count_open(self._order["id"])
-
-    @cached_property
-    def started(self) -> bool:
-        return bool(self._uow.plan.count_started(self._order["id"], self._order["revision"]))
-
-    @cached_property
-    def in_fallout(self) -> int:
-        return self._uow.plan.count_in_state(self._order["id"], self._order["revision"],
-                                             ItemState.FALLOUT)
 
 
 def settle_order(uow: UnitOfWork, order_id: str) -> None:
@@ -41,35 +21,34 @@ def settle_order(uow: UnitOfWork, order_id: str) -> None:
     order = uow.orders.get(order_id, whole=False)
     if order is None:
         return
-    apply_settlement(uow, order, _StoredProgress(uow, order))
+    if order["state"] in FOLLOWS_ITS_PLAN:
+        apply_settlement(uow, order, Figures(**uow.plan.progress_of({order_id: order})[order_id]))
 
 
 @dataclass(frozen=True)
 class Figures:
-    """The plan's figures read beforehand, for many orders at once (``settle_orders``)."""
+    """The plan's figures (domain/order_progress.PlanProgress), as the store read them."""
 
-    open_items: int
-    in_fallout: int
+    anything_open: bool
+    anything_in_fallout: bool
     started: bool
 
 
 def settle_orders(uow: UnitOfWork, order_ids: Iterable[str],
                   locked: dict[str, dict[str, Any]] | None = None) -> None:
     """``settle_order`` for many orders (locked by the caller), their figures read in one
-    grouped query instead of two counts each. ``locked``: those of them the caller read
+    query for all. ``locked``: those of them the caller read
     (``lock_many``) and did not change since, by id: not read again."""
     locked = locked or {}
     ids = set(order_ids)
     orders = [locked[i] for i in ids if i in locked] + uow.orders.lock_many(ids - set(locked))
-    settling = {o["id"]: o for o in orders if o["state"] in SETTLING_STATES
-                or o["state"] == OrderState.PENDING_CANCELLATION}
+    settling = {o["id"]: o for o in orders if o["state"] in FOLLOWS_ITS_PLAN}
     plans: dict[str, list[Step]] = {}
     for order_id, f in uow.plan.progress_of(settling).items():
-        steps = settle(settling[order_id]["state"], Figures(f["open_items"], f["in_fallout"],
-                                                           bool(f["started"])))
+        figures = Figures(**f)
+        steps = settle(settling[order_id]["state"], figures)
         if any(step.to == OrderState.CANCELLED for step in steps):  # with its cancel requests
-            apply_settlement(uow, settling[order_id], Figures(f["open_items"], f["in_fallout"],
-                                                              bool(f["started"])))
+            apply_settlement(uow, settling[order_id], figures)
         elif steps:
             plans[order_id] = steps
     # the orders' first steps together, then their second ones: one UPDATE per kind of step
