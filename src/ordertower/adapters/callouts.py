@@ -1,37 +1,39 @@
-"""HTTP callouts to fulfillment systems (httpx, one shared connection pool).
+"""HTTP callouts to fulfillment systems: httpx's client over aiohttp's connection pool.
 
 ``send`` never raises for a transport problem: it answers a CalloutReply (the system
 answered, whatever the status) or a CalloutFailure (no usable answer: a time-out, a request
 that could not be delivered or a connection dropped mid-answer, a body too large to read), so
-the engine judges outcomes without knowing httpx.
+the engine judges outcomes without knowing httpx or aiohttp.
 
 A misbehaving system cannot hold a worker: the item's ``timeout`` bounds the whole exchange
 (connecting, sending, and reading the whole answer, however slowly it trickles in), and at
 most MAX_RESPONSE_BYTES of an answer are read.
 
-The connections are kept in several small pools (clients of SHARD_CONNECTIONS connections
-each), a request going to the pool with the fewest requests in flight: httpcore's pool looks
-at every one of its connections, with a system call each, for every request it hands out
-(encode/httpcore#924 and #928, not merged), so one pool of 1,000 connections cost a worker
-with hundreds of callouts in flight more than the callouts themselves (issue 11: a fifth of
-a worker's time in the callout-bound benchmark). With 16 connections a pool, that look stays
-small, and a worker's few callouts at a time still reuse one pool's kept-alive connections.
+The requests go out through aiohttp (``httpx_aiohttp.AiohttpTransport``, one pool of up to
+``max_connections`` connections), not httpx's own transport: httpcore's pool looks at every
+one of its connections, with a system call each, for every request it hands out
+(encode/httpcore#924 and #928), and its anyio and h11 layers cost a worker more than the rest
+of a callout. With hundreds of callouts in flight, a request cost the client 0.8 to 1.0 ms of
+CPU through httpx's transport (in pools of 16 connections), 0.3 to 0.4 ms through aiohttp's
+(docs/decisions.md, "Callouts through aiohttp's connection pool"). httpx's client stays the
+interface, so a test gives its own transport (an ASGI app in process).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json as jsonlib
-import math
 from http.cookiejar import CookieJar
 from typing import Any
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from ..engine.ports import CalloutFailure, CalloutReply
 
 MAX_RESPONSE_BYTES = 1024 * 1024  # a fulfillment system's answer is a small JSON document
-SHARD_CONNECTIONS = 16  # connections of each small pool (see above)
+KEEPALIVE_SECONDS = 5.0  # an idle connection to a system is closed after this (httpx's default)
 
 
 class _Oversized(Exception):
@@ -50,39 +52,53 @@ class _NoCookies(CookieJar):
         return None
 
 
+def _aiohttp_transport(max_connections: int) -> AiohttpTransport:
+    """aiohttp's pool: ``max_connections`` at most, to all systems together (each system's
+    own limit is the engine's, engine/dispatcher.py); no cookies kept or sent (see
+    ``_NoCookies``). The session is made on the first callout, in the worker's event loop."""
+    tls = httpx.create_ssl_context()
+
+    def session() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=max_connections, ssl=tls,
+                                           keepalive_timeout=KEEPALIVE_SECONDS),
+            cookie_jar=aiohttp.DummyCookieJar())
+    return AiohttpTransport(client=session)
+
+
+def _dropped(exc: BaseException) -> bool:
+    """A connection lost or refused that httpx_aiohttp reports as a time-out (it maps every
+    ``aiohttp.ClientConnectionError`` to ``httpx.ConnectTimeout``): not a time-out."""
+    cause = exc.__cause__
+    return isinstance(cause, aiohttp.ClientError) and not isinstance(cause, TimeoutError)
+
+
 class HttpCallouts:
     def __init__(self, transport: httpx.AsyncBaseTransport | None = None, max_connections: int = 1000,
                  max_response_bytes: int = MAX_RESPONSE_BYTES):
-        shards = max(1, math.ceil(max_connections / SHARD_CONNECTIONS))
-        each = math.ceil(max_connections / shards)
-        tls = httpx.create_ssl_context()  # one for all the pools (each would make its own)
-        self._clients = [httpx.AsyncClient(
-            transport=transport, verify=tls,
-            limits=httpx.Limits(max_connections=each, max_keepalive_connections=each),
-            follow_redirects=False, cookies=_NoCookies()) for _ in range(shards)]
-        self._in_flight = [0] * shards
+        self._client = httpx.AsyncClient(
+            transport=transport or _aiohttp_transport(max_connections),
+            follow_redirects=False, cookies=_NoCookies())
         self.max_response_bytes = max_response_bytes
 
     async def send(self, method: str, url: str, *, json: Any, headers: dict[str, str],
                    timeout: float) -> CalloutReply | CalloutFailure:
         status: int | None = None
-        shard = min(range(len(self._in_flight)), key=self._in_flight.__getitem__)
-        self._in_flight[shard] += 1
         try:
             async with asyncio.timeout(timeout):
-                async with self._clients[shard].stream(method, url, json=json, headers=headers,
-                                                       timeout=timeout) as resp:
+                async with self._client.stream(method, url, json=json, headers=headers,
+                                               timeout=timeout) as resp:
                     status = resp.status_code
                     content = await self._read(resp)
         except _Oversized:
             return CalloutFailure("oversized", f"answered {status} with a body over "
                                   f"{self.max_response_bytes // 1024} KiB", status_code=status)
-        except (TimeoutError, httpx.TimeoutException):
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            if _dropped(exc):
+                return CalloutFailure("connection", repr(exc.__cause__))
             return CalloutFailure("timeout", f"no complete answer within {timeout:g} s")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, aiohttp.ClientError) as exc:  # aiohttp's: those not mapped
             return CalloutFailure("connection", repr(exc))
-        finally:
-            self._in_flight[shard] -= 1
         try:
             body = jsonlib.loads(content) if content else None
         except ValueError:
@@ -103,5 +119,4 @@ class HttpCallouts:
         return b"".join(chunks)
 
     async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
+        await self._client.aclose()

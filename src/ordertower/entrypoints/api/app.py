@@ -59,6 +59,15 @@ def create_app(container: Container, *, start_workers: bool = True,
                        auth=container.settings.auth)
     app.add_middleware(PauseCollectorForLargeBodies)
     app.add_middleware(RequestLog)  # outermost: every line of a request carries its id
+    if container.settings.simulators:
+        from ...simulators import create_simulators_app
+
+        # the simulators post asynchronous replies to this server's callback route only.
+        # Mounted first: a route is found by trying each in turn, and a callout to a simulator
+        # tried every API route before this prefix (a seventh of serve's time under callouts)
+        sims = create_simulators_app(callback_prefix=container.executors.callback_url(""))
+        app.state.simulators = sims
+        app.mount("/simulators", sims)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(tmf622.router)
@@ -78,13 +87,6 @@ def create_app(container: Container, *, start_workers: bool = True,
 
     install_console(app)
 
-    if container.settings.simulators:
-        from ...simulators import create_simulators_app
-
-        # the simulators post asynchronous replies to this server's callback route only
-        sims = create_simulators_app(callback_prefix=container.executors.callback_url(""))
-        app.state.simulators = sims
-        app.mount("/simulators", sims)
     openapi_document.install(app)
     check_every_route(app.routes)  # a route without a least role refuses to start
     return app
