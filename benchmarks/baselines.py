@@ -8,9 +8,10 @@ The database baselines are sampled right before each figure they bound (each W r
   ``UPDATE t SET v = v + 1 WHERE id = 1`` (one connection, one client thread; each statement
   is its own transaction: one commit each). Without ``pgbench`` the same loop runs on one
   psycopg connection in autocommit, and the row says so.
-- HTTP round trips: one httpx client, keep-alive, ``GET /simulators/warehouse?limit=0`` on
-  an ordertower server (uvicorn, FastAPI): the rate a single caller gets from the same stack
-  the callouts use.
+- HTTP round trips: one keep-alive connection of the client stack the callouts use (an
+  ``httpx.Request`` handed to ``httpx_aiohttp.AiohttpTransport``, in an asyncio loop),
+  sequential ``GET /simulators/warehouse?limit=0`` on an ordertower server (uvicorn,
+  FastAPI): the rate a single caller gets from the same stack the callouts go through.
 """
 
 from __future__ import annotations
@@ -113,20 +114,37 @@ def postgresql_commits(folder: Path, seconds: float = 5.0) -> tuple[float, str]:
 
 def http_round_trips(url: str, seconds: float = 3.0) -> float:
     """Sequential GETs per second of one keep-alive client against an ordertower server's
-    simulators (uvicorn + FastAPI + httpx, the stack of a callout)."""
-    with httpx.Client(base_url=url, timeout=30) as client:
-        for _ in range(50):  # warm-up (and the connection)
-            client.get("/simulators/warehouse", params={"limit": 0}).raise_for_status()
-        n, started = 0, time.perf_counter()
-        deadline = started + seconds
-        while True:
-            for _ in range(20):
-                client.get("/simulators/warehouse", params={"limit": 0}).raise_for_status()
-            n += 20
-            now = time.perf_counter()
-            if now >= deadline:
-                break
-        return n / (now - started)
+    simulators, through the client stack of a callout (adapters/callouts.py: httpx's request
+    handed to aiohttp's transport; uvicorn and FastAPI on the server)."""
+    import asyncio
+
+    from httpx_aiohttp import AiohttpTransport
+
+    async def run() -> float:
+        transport = AiohttpTransport()
+        target = f"{url}/simulators/warehouse?limit=0"
+
+        async def get() -> None:
+            resp = await transport.handle_async_request(httpx.Request("GET", target))
+            await resp.aread()
+            await resp.aclose()
+            if resp.status_code != 200:
+                raise RuntimeError(f"GET {target} answered {resp.status_code}")
+        try:
+            for _ in range(50):  # warm-up (and the connection)
+                await get()
+            n, started = 0, time.perf_counter()
+            deadline = started + seconds
+            while True:
+                for _ in range(20):
+                    await get()
+                n += 20
+                now = time.perf_counter()
+                if now >= deadline:
+                    return n / (now - started)
+        finally:
+            await transport.aclose()
+    return asyncio.run(run())
 
 
 def database_baseline(ctx, kind: str) -> float:

@@ -4,8 +4,9 @@ of its own: 5 callouts and 2 auto items) through the API of the default `orderto
 `POST productOrder` (4 clients) to the last plan item finished.
 
 Figure: plan items per second. Baseline, measured on the same server just before: sequential
-`GET /simulators/warehouse` round trips of one keep-alive httpx client, the rate of the
-stack a callout goes through (uvicorn, FastAPI, httpx) with nothing else to do. Goal: >= 0.5 x.
+`GET /simulators/warehouse` round trips of one keep-alive client (httpx requests over aiohttp,
+as the callouts), the rate of the stack a callout goes through (uvicorn, FastAPI, aiohttp)
+with nothing else to do. Goal: >= 0.5 x.
 """
 
 from __future__ import annotations

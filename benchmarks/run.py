@@ -151,7 +151,7 @@ def _baseline_rows(ctx: Context) -> list[Row]:
             rows.append(Row(labels[key], spread(values, " commits/s"), ctx.baseline_notes.get(key, "")))
         elif key.startswith("http/"):
             rows.append(Row(f"baseline: HTTP round trips, 1 keep-alive client ({key[5:]} serve)",
-                            spread(values, " requests/s"), "uvicorn+httpx"))
+                            spread(values, " requests/s"), "uvicorn+aiohttp"))
     return rows
 
 
