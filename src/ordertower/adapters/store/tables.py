@@ -151,7 +151,9 @@ OPEN_ITEM = "state NOT IN (" + ", ".join(sorted(f"'{s.value}'" for s in FINAL_IT
 plan_items = sa.Table(
     "plan_items", metadata,
     sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    # by order: the unique index (order, revision, key) below; the index of order_id alone was
+    # dropped in 0018 (every change of an item was written into one more index)
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id"), nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("key", sa.String(600), nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
