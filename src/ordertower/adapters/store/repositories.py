@@ -36,7 +36,8 @@ _RELEASED = [plan_items.c[name] for name in ("id", "order_id", "revision", "key"
 # executemany sends the rows together, but the server still executes one statement per row
 # (SQLite's executemany runs in process: it keeps the portable form). ``id = ANY(:ids)``
 # beside the join: without it the planner joined the array to a sequential scan of every
-# plan item (a hash join), each set; with it, it reads the items through the primary key
+# plan item (a hash join), each set; with it, it reads the items through the primary key.
+
 # what completing a running item clears (complete_running, on either database)
 _CLEARED_ON_COMPLETION = ("last_error", "deadline_at", "lease_owner", "lease_until")
 _PG_COMPLETE_RUNNING = sa.text(
@@ -52,7 +53,6 @@ _PG_DECREMENT_PENDING = sa.text(
     "WHERE plan_items.id = u.id AND plan_items.id = ANY(CAST(:ids AS varchar[])) RETURNING "
     + ", ".join(f"plan_items.{c.name}" for c in _RELEASED) + ", plan_items.pending_deps"
 ).columns(*_RELEASED, plan_items.c.pending_deps)
-
 
 
 def _freed(rows: Iterable[Any]) -> list[dict[str, Any]]:
