@@ -68,11 +68,11 @@ def _plan_nodes(plan: dict) -> list[dict]:
 @pytest.mark.timeout(120)
 def test_completing_a_few_items_of_a_large_queue_reads_them_by_their_key(pg_database_url):
     """A set's completions and its successors' counters are one statement each over arrays
-    (repositories._PG_COMPLETE_RUNNING, _PG_DECREMENT_PENDING). Joined to the array alone,
+    (repositories._PG_COMPLETE, _PG_DECREMENT_PENDING). Joined to the array alone,
     the planner read every plan item for them (a hash join over a sequential scan), each set:
     a 10,000-line order's run slowed down as its plan grew."""
     from ..conftest import _truncate
-    from ordertower.adapters.store.repositories import _PG_COMPLETE_RUNNING, _PG_DECREMENT_PENDING
+    from ordertower.adapters.store.repositories import _PG_COMPLETE, _PG_DECREMENT_PENDING
 
     _truncate(pg_database_url)
     h = EngineHarness(pg_database_url, catalog=W_CATALOG)
@@ -89,8 +89,9 @@ def test_completing_a_few_items_of_a_large_queue_reads_them_by_their_key(pg_data
             successors = [succ for succ, _ in uow.plan.successors_of(ids)]
             scans = []
             for statement, params in [
-                    (_PG_COMPLETE_RUNNING, {"ids": ids, "outputs": ["{}"] * len(ids), "now": now,
-                                            "completed": "completed", "running": "running", "green": "green"}),
+                    *((_PG_COMPLETE[reached], {"ids": ids, "outputs": ["{}"] * len(ids), "now": now,
+                                               "completed": "completed", "expected": "running",
+                                               "green": "green"}) for reached in (False, True)),
                     (_PG_DECREMENT_PENDING.element, {"ids": successors, "ns": [1] * len(successors), "now": now})]:
                 explained = uow.plan.conn.execute(sa.text("EXPLAIN (FORMAT JSON) " + statement.text),
                                                   params).scalar_one()

@@ -4,8 +4,9 @@ auto, milestone, manual, wait; item conditions; a dependency across orders."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
-from ..support.engine import order_body
+from ..support.engine import EngineHarness, order_body
 
 FIBER = ("1", "fiber", {"speed": 500})
 TECH_FIBER = ("1", "fiber", {"speed": 1000, "install": "technician"})
@@ -130,6 +131,46 @@ def test_auto_and_milestone_items_run_in_process(engine):
     assert items["live"]["type"] == "milestone" and items["live"]["state"] == "completed"
     assert items["assetize/1"]["type"] == "auto" and items["assetize/1"]["state"] == "completed"
     assert items["assetize/1"]["output"] == {"assets": 1}
+
+
+W_CATALOG = Path(__file__).resolve().parents[2] / "benchmarks" / "catalogs" / "workload-w"
+
+
+def _w_order(name: str) -> dict:
+    """Workload W: milestones A and B free; C after B; D after C; E after A and D; F after E;
+    then the asset recording."""
+    return {"externalId": name, "relatedParty": [{"id": name, "role": "customer"}],
+            "productOrderItem": [{"id": "1", "action": "add", "productOffering": {"id": "w-order"}}]}
+
+
+def test_milestones_freed_by_a_workers_completions_are_reached_in_the_same_cycle_with_their_whole_history(database_url):
+    h = EngineHarness(database_url, catalog=W_CATALOG)
+    try:
+        order_id = h.place(_w_order("reached"))
+        assert h.step() == 2  # A and B claimed and run; C to F follow in their transaction
+        items = h.items(order_id)
+        history = h.history(order_id)
+        attempts = {step: h.api("GET", f"/api/v1/plan-items/{items[step]['id']}/attempts").json()["attempts"]
+                    for step in "abcdef"}
+        assert h.step() == 1  # the asset recording: claimed, it completes the order
+        final = h.order(order_id)["state"]
+    finally:
+        h.close()
+
+    assert {step: items[step]["state"] for step in "abcdef"} == dict.fromkeys("abcdef", "completed")
+    assert items["assetize/1"]["state"] == "ready"
+    for step in "cdef":  # as if claimed and recorded: ready, running, completed; one attempt
+        item = items[step]
+        changes = [(e["from"], e["to"]) for e in history
+                   if e["type"] == "PlanItemStateChangeEvent" and e.get("item") == item["id"]]
+        assert changes == [("pending", "ready"), ("ready", "running"), ("running", "completed")], step
+        assert item["attempts"] == 1 and item["output"] == {"milestone": step}
+        assert item["started_at"] and item["finished_at"]
+        assert [(a["attempt"], a["worker"], a["outcome"]) for a in attempts[step]] == [(1, "test-worker", "ok")]
+    # E waits for A and D: freed by D, reached after it
+    order_of = [e.get("item") for e in history if e.get("to") == "completed"]
+    assert order_of.index(items["d"]["id"]) < order_of.index(items["e"]["id"]) < order_of.index(items["f"]["id"])
+    assert final == "completed"
 
 
 def test_an_item_whose_condition_is_false_at_plan_time_is_skipped(engine):

@@ -155,7 +155,10 @@ def test_settling_an_order_reads_as_much_of_a_large_plan_as_of_a_small_one(datab
     h = EngineHarness(database_url, catalog=W_CATALOG)
     try:
         small, large = h.place(_w_order("settle-small", 1)), h.place(_w_order("settle-large", 200))
-        h.step()  # the first steps of both run: both in progress, most items still open
+        # the first steps of both run (A and B claimed, the milestones after them reached in
+        # the same transaction): both in progress, their asset recordings still open
+        h.step()
+        _vacuumed(h)  # the entries of the 1,200 items finished meanwhile
         running = {o: _work_of_progress(h, o) for o in (small, large)}
         h.settle(max_cycles=200)
         _vacuumed(h)  # the entries of 1,400 finished items: stepped over until a vacuum

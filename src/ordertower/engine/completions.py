@@ -10,6 +10,13 @@ the items completed (one UPDATE), their successors released through the dependen
 one statement each), the events written (one INSERT); the orders are settled afterwards,
 all at once (order_state.settle_orders). Every other outcome takes the one-at-a-time path
 (recording.apply_outcome) in the same transaction.
+
+**Milestones are reached where they are freed.** A milestone does no work: running it is
+recording that its dependencies are done. One that a set of completions frees is run and
+completed in the same transaction (``reach_milestones``), with everything a claim and its
+outcome would have written (the item ready, running and completed, one attempt by this
+worker, its output), and the successors it frees in turn, level by level: the same statements
+for a set whatever its size, and no claim, no task, no second transaction for it.
 """
 
 from __future__ import annotations
@@ -20,10 +27,13 @@ from typing import Any, Iterable
 from ..domain.errors import ConcurrentChange
 from ..domain.jeopardy import GREEN
 from ..domain.lifecycle import ItemState, OrderState, check_item_transition
-from .outcomes import Outcome, OutcomeKind
+from .outcomes import Outcome, OutcomeKind, attempt_row
 from .ports import UnitOfWork
 from . import items
 from .transitions import transition_item
+
+# the item types that do no work: run and completed in the transaction that frees them
+INSTANT_TYPES = frozenset({"milestone"})
 
 
 def watched_systems(uow: UnitOfWork) -> set[str]:
@@ -46,13 +56,15 @@ def is_plain(row: dict[str, Any], order: dict[str, Any], outcome: Outcome, watch
 
 
 def complete_many(uow: UnitOfWork, orders: dict[str, dict[str, Any]],
-                  done: Iterable[tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]]) -> None:
+                  done: Iterable[tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]],
+                  worker: str) -> int:
     """Complete these running items (locked, each with its output and the assets it found;
-    ``is_plain``) of these orders (locked) and release their successors. The caller settles
-    their orders."""
+    ``is_plain``) of these orders (locked) and release their successors, reaching the
+    milestones that frees (``reach_milestones``, as ``worker``). The caller settles their
+    orders. Returns how many milestones were reached."""
     done = list(done)
     if not done:
-        return
+        return 0
     now = uow.clock.now()
     events: list[dict[str, Any]] = []
     items.apply_outputs_of_many(uow, [(row, output) for row, output, _assets in done])
@@ -60,44 +72,103 @@ def complete_many(uow: UnitOfWork, orders: dict[str, dict[str, Any]],
                                       for row, _output, assets in done if assets], now)
     for row, _output, _assets in done:
         check_item_transition(row["id"], row["state"], ItemState.COMPLETED)
-        events.append(_state_event(row, ItemState.COMPLETED, "done"))
-        if (row.get("jeopardy") or GREEN) != GREEN:
-            events.append({"type": "JeopardyChangeEvent", "order_id": row["order_id"],
-                           "item_id": row["id"], "payload": {
-                               "item": row["id"], "key": row["key"], "from": row["jeopardy"],
-                               "to": GREEN}})
+        events += _completed_events(row, "done")
     changed = uow.plan.complete_running({row["id"]: output for row, output, _ in done}, now)
     if changed != len(done):
         raise ConcurrentChange("plan items completed by someone else")
     uow.events.add_many(events, now)
-    release_successors(uow, [row for row, _, _ in done])
+    reached = release_successors(uow, [row for row, _, _ in done], orders)
+    return reach_milestones(uow, orders, reached, worker)
 
 
-def release_successors(uow: UnitOfWork, completed: list[dict[str, Any]]) -> None:
-    """``items.release_successors`` for a set of items just completed (their orders not
-    being cancelled): one dependency of each successor done per edge; those left with none
-    are ready (on hold when their system is offline)."""
+def reach_milestones(uow: UnitOfWork, orders: dict[str, dict[str, Any]],
+                     reached: list[dict[str, Any]], worker: str) -> int:
+    """Run and complete these milestones (just freed, pending, locked; of these orders, not
+    withdrawn), as if ``worker`` had claimed them and recorded their outcome, then the
+    milestones their completion frees, until none is left. Returns how many."""
+    total = 0
+    while reached:
+        now = uow.clock.now()
+        rows = uow.plan.lock_by_ids(r["id"] for r in reached)  # their specs and jeopardy
+        events: list[dict[str, Any]] = []
+        attempts: list[dict[str, Any]] = []
+        outputs: dict[str, dict[str, Any]] = {}
+        for freed in reached:
+            # as release_successors left it (its READY event written), then claimed
+            ready = rows[freed["id"]] | {"state": ItemState.READY}
+            check_item_transition(ready["id"], ready["state"], ItemState.RUNNING)
+            running = ready | {"state": ItemState.RUNNING, "attempts": ready["attempts"] + 1}
+            events.append(_state_event(running | {"state": ItemState.READY}, ItemState.RUNNING,
+                                       f"reached by {worker}: a milestone does no work"))
+            check_item_transition(running["id"], running["state"], ItemState.COMPLETED)
+            events += _completed_events(running, "done")
+            outcome = Outcome.milestone(running)
+            outputs[running["id"]] = outcome.output
+            attempts.append(attempt_row(running, worker, outcome, now))
+            rows[freed["id"]] = running
+        done = [rows[r["id"]] for r in reached]
+        items.apply_outputs_of_many(uow, [(row, outputs[row["id"]]) for row in done])
+        uow.plan.add_attempts(attempts)
+        if uow.plan.complete_running(outputs, now, reached=True) != len(outputs):
+            raise ConcurrentChange("milestones released by someone else")
+        uow.events.add_many(events, now)
+        total += len(done)
+        reached = release_successors(uow, done, orders)
+    return total
+
+
+def release_successors(uow: UnitOfWork, completed: list[dict[str, Any]],
+                       orders: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """``items.release_successors`` for a set of items just completed (of these orders, locked,
+    not being cancelled): one dependency of each successor done per edge; those left with
+    none are ready (on hold when their system is offline). Returns the milestones among them,
+    left pending for ``reach_milestones`` (their READY event written)."""
     now = uow.clock.now()
     names = {row["id"]: row["name"] for row in completed}
     edges = uow.plan.successors_of(names)
     freed = uow.plan.decrement_pending_by(Counter(succ for succ, _ in edges), now)
     if not freed:
-        return
+        return []
     last = {succ: names[pred] for succ, pred in edges}
-    offline = uow.orchestration.offline_systems()
     events = []
     for succ in freed:
         check_item_transition(succ["id"], succ["state"], ItemState.READY)
         events.append(_state_event(succ, ItemState.READY,
                                    f"dependencies done (last: {last[succ['id']]})"))
-    if uow.plan.make_ready([s["id"] for s in freed], now) != len(freed):
-        raise ConcurrentChange("plan items released by someone else")
     uow.events.add_many(events, now)
-    for succ in freed:
+    reached = [s for s in freed if _reached_at_once(s, orders)]
+    ready = [s for s in freed if not _reached_at_once(s, orders)]
+    if not ready:
+        return reached
+    if uow.plan.make_ready([s["id"] for s in ready], now) != len(ready):
+        raise ConcurrentChange("plan items released by someone else")
+    offline = uow.orchestration.offline_systems()
+    for succ in ready:
         if succ["system"] in offline:
             transition_item(uow, succ | {"state": ItemState.READY}, ItemState.ON_HOLD,
                             f"system {succ['system']} is offline")
     uow.plan.released()
+    return reached
+
+
+def _reached_at_once(item: dict[str, Any], orders: dict[str, dict[str, Any]]) -> bool:
+    """A freed milestone of its order's current revision, the order not being cancelled: what
+    a claim and ``is_plain`` would run and complete as a plain completion."""
+    order = orders.get(item["order_id"])
+    return (item["type"] in INSTANT_TYPES and order is not None
+            and item["revision"] == order["revision"]
+            and order["state"] != OrderState.PENDING_CANCELLATION)
+
+
+def _completed_events(row: dict[str, Any], cause: str) -> list[dict[str, Any]]:
+    """The events of completing ``row``: its state, and its jeopardy back to green."""
+    events = [_state_event(row, ItemState.COMPLETED, cause)]
+    if (row.get("jeopardy") or GREEN) != GREEN:
+        events.append({"type": "JeopardyChangeEvent", "order_id": row["order_id"],
+                       "item_id": row["id"], "payload": {
+                           "item": row["id"], "key": row["key"], "from": row["jeopardy"],
+                           "to": GREEN}})
+    return events
 
 
 def _state_event(row: dict[str, Any], target: str, cause: str) -> dict[str, Any]:

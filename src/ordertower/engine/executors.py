@@ -135,7 +135,7 @@ class Executors:
         if kind == "auto":
             return await self.auto(item, order, line, lines)
         if kind == "milestone":
-            return Outcome.done(output={"milestone": item["step_id"]})
+            return Outcome.milestone(item)
         if kind == "manual":
             return self.manual(item, order, line)
         if kind == "wait":

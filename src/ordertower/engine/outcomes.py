@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -41,6 +42,11 @@ class Outcome:
         return cls(OutcomeKind.DONE, **details)
 
     @classmethod
+    def milestone(cls, item: dict[str, Any]) -> "Outcome":
+        """What reaching a milestone produces: done, its output naming the milestone."""
+        return cls(OutcomeKind.DONE, output={"milestone": item["step_id"]})
+
+    @classmethod
     def failed(cls, error: str, *, retryable: bool = False, **details: Any) -> "Outcome":
         return cls(OutcomeKind.FAILED, retryable=retryable, error=error, **details)
 
@@ -56,3 +62,12 @@ class Outcome:
         if self.ok:
             return "waiting"
         return "retryable" if self.retryable else "fatal"
+
+
+def attempt_row(row: dict[str, Any], worker: str, outcome: Outcome, now: datetime) -> dict[str, Any]:
+    """The attempt of ``row`` (its ``attempts``-th) that produced ``outcome``, as stored."""
+    return {"item_id": row["id"], "attempt": row["attempts"], "worker": worker,
+            "started_at": now - timedelta(milliseconds=outcome.duration_ms),
+            "duration_ms": outcome.duration_ms, "request": outcome.request,
+            "status_code": outcome.status_code, "response_excerpt": outcome.response_excerpt,
+            "outcome": outcome.attempt_outcome, "error": outcome.error}

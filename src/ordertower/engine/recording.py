@@ -10,13 +10,14 @@ from typing import Any
 
 import structlog
 
+from .. import metrics
 from . import breaker, completions
 from .conflicts import retrying
 from ..domain.lifecycle import ItemState
 from .items import complete, fail
 from .leases import LEASE_FREE
 from .locks import lock, lock_orders
-from .outcomes import Outcome, OutcomeKind
+from .outcomes import Outcome, OutcomeKind, attempt_row
 from .order_state import settle_orders
 from .plan_order import record_plan
 from .tasks import create_task
@@ -49,14 +50,6 @@ def holds(row: dict[str, Any] | None, worker: str, item: dict[str, Any]) -> bool
                     worker=worker)
         return False
     return True
-
-
-def attempt_row(row: dict[str, Any], worker: str, outcome: Outcome, now) -> dict[str, Any]:
-    return {"item_id": row["id"], "attempt": row["attempts"], "worker": worker,
-            "started_at": now - timedelta(milliseconds=outcome.duration_ms),
-            "duration_ms": outcome.duration_ms, "request": outcome.request,
-            "status_code": outcome.status_code, "response_excerpt": outcome.response_excerpt,
-            "outcome": outcome.attempt_outcome, "error": outcome.error}
 
 
 def apply_outcome(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any],
@@ -95,8 +88,8 @@ def record_many(store: Store, worker: str, done: list[tuple[dict[str, Any], Outc
         watched = completions.watched_systems(uow)
         plain = [(n, row, outcome) for n, row, outcome in held
                  if completions.is_plain(row, orders[row["order_id"]], outcome, watched)]
-        completions.complete_many(uow, orders, [(row, outcome.output, outcome.assets)
-                                                for _, row, outcome in plain])
+        reached = completions.complete_many(uow, orders, [(row, outcome.output, outcome.assets)
+                                                          for _, row, outcome in plain], worker)
         for n, _row, _outcome in plain:
             states[n] = ItemState.COMPLETED
         plain_ids = {n for n, _, _ in plain}
@@ -108,6 +101,8 @@ def record_many(store: Store, worker: str, done: list[tuple[dict[str, Any], Outc
         unchanged = orders if len(plain) == len(held) else None
         settle_orders(uow, {row["order_id"] for _, row, _ in plain}, locked=unchanged)
         uow.commit()
+        if reached:  # milestones freed and completed on the way (engine/completions.py)
+            metrics.RECORDS.labels(worker, ItemState.COMPLETED.value).inc(reached)
         return states
 
 

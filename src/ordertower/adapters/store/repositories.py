@@ -40,13 +40,24 @@ _RELEASED = [plan_items.c[name] for name in ("id", "order_id", "revision", "key"
 
 # what completing a running item clears (complete_running, on either database)
 _CLEARED_ON_COMPLETION = ("last_error", "deadline_at", "lease_owner", "lease_until")
-_PG_COMPLETE_RUNNING = sa.text(
-    "UPDATE plan_items SET state = :completed, output = u.output, finished_at = :now, "
-    "updated_at = :now, jeopardy = :green, "
-    + ", ".join(f"{name} = NULL" for name in _CLEARED_ON_COMPLETION) + " "
-    "FROM unnest(CAST(:ids AS varchar[]), CAST(:outputs AS jsonb[])) AS u(id, output) "
-    "WHERE plan_items.id = u.id AND plan_items.id = ANY(CAST(:ids AS varchar[])) "
-    "AND plan_items.state = :running")
+
+
+def _pg_complete(reached: bool) -> sa.TextClause:
+    """complete_running's statement on PostgreSQL: running items completed, or (``reached``)
+    pending ones run and completed at once, their attempt counted."""
+    started = ("attempts = plan_items.attempts + 1, started_at = COALESCE(plan_items.started_at, :now), "
+               "not_before = NULL, " if reached else "")
+    return sa.text(
+        "UPDATE plan_items SET state = :completed, output = u.output, finished_at = :now, "
+        "updated_at = :now, jeopardy = :green, " + started
+        + ", ".join(f"{name} = NULL" for name in _CLEARED_ON_COMPLETION) + " "
+        "FROM unnest(CAST(:ids AS varchar[]), CAST(:outputs AS jsonb[])) AS u(id, output) "
+        "WHERE plan_items.id = u.id AND plan_items.id = ANY(CAST(:ids AS varchar[])) "
+        "AND plan_items.state = :expected")
+
+
+_PG_COMPLETE = {reached: _pg_complete(reached) for reached in (False, True)}
+
 _PG_DECREMENT_PENDING = sa.text(
     "UPDATE plan_items SET pending_deps = plan_items.pending_deps - u.n, updated_at = :now "
     "FROM unnest(CAST(:ids AS varchar[]), CAST(:ns AS integer[])) AS u(id, n) "
@@ -596,21 +607,28 @@ class PlanRepository:
         for chunk in _chunks(rows):
             self.conn.execute(item_attempts.insert(), chunk)
 
-    def complete_running(self, outputs: dict[str, dict[str, Any]], now: datetime) -> int:
+    def complete_running(self, outputs: dict[str, dict[str, Any]], now: datetime, *,
+                         reached: bool = False) -> int:
         """Running items (locked by the caller) completed, each with its output; their lease,
-        deadline, error and jeopardy cleared. One statement for all (executemany)."""
+        deadline, error and jeopardy cleared. One statement for all (executemany).
+
+        ``reached``: pending items instead, just freed of their dependencies, that do no work
+        (engine/completions.py, milestones): run and completed in this one statement, their
+        attempt counted and their start set, as a claim would have."""
         if not outputs:
             return 0
+        expected = (ItemState.PENDING if reached else ItemState.RUNNING).value
         if self.conn.dialect.name == "postgresql":  # one statement on the server too
-            return self.conn.execute(_PG_COMPLETE_RUNNING, {
+            return self.conn.execute(_PG_COMPLETE[reached], {
                 "ids": list(outputs), "outputs": [json.dumps(o) for o in outputs.values()],
-                "completed": ItemState.COMPLETED.value, "running": ItemState.RUNNING.value,
+                "completed": ItemState.COMPLETED.value, "expected": expected,
                 "now": now, "green": GREEN}).rowcount
+        started = {"attempts": plan_items.c.attempts + 1, "not_before": None,
+                   "started_at": sa.func.coalesce(plan_items.c.started_at, now)} if reached else {}
         q = (plan_items.update()
-             .where(plan_items.c.id == sa.bindparam("b_id"),
-                    plan_items.c.state == ItemState.RUNNING.value)
+             .where(plan_items.c.id == sa.bindparam("b_id"), plan_items.c.state == expected)
              .values(state=ItemState.COMPLETED.value, output=sa.bindparam("b_output"),
-                     finished_at=now, updated_at=now, jeopardy=GREEN,
+                     finished_at=now, updated_at=now, jeopardy=GREEN, **started,
                      **dict.fromkeys(_CLEARED_ON_COMPLETION)))
         return self.conn.execute(q, [{"b_id": i, "b_output": o} for i, o in outputs.items()]).rowcount
 
