@@ -18,7 +18,7 @@ from ...domain.planning import Plan
 from ...domain.priority import claim_rank, order_priority
 from ...domain.stored_plan import NewPlanItem
 from .orchestration import OrchestrationRepository
-from .statements import chunks as _chunks, index_scans_only
+from .statements import chunks as _chunks, index_scans_only, insert_rows
 from .tables import (CLAIMABLE, OPEN_ITEM, assets, events, fulfillment_lines, item_attempts, orders, plan_item_edges,
                      plan_items)
 
@@ -307,8 +307,7 @@ class EventRepository:
         full = [{"event_id": new_id(), "occurred_at": at, "order_id": None, "item_id": None,
                  "actor": _actor_of(r.get("payload"), acting), **r}
                 for r in rows]
-        for chunk in _chunks(full):
-            self.conn.execute(events.insert(), chunk)
+        insert_rows(self.conn, events, full)
 
     def for_order(self, order_id: str, types: Iterable[str] | None = None) -> list[dict[str, Any]]:
         q = sa.select(events).where(events.c.order_id == order_id)
@@ -604,8 +603,7 @@ class PlanRepository:
         return out
 
     def add_attempts(self, rows: list[dict[str, Any]]) -> None:
-        for chunk in _chunks(rows):
-            self.conn.execute(item_attempts.insert(), chunk)
+        insert_rows(self.conn, item_attempts, rows)
 
     def complete_running(self, outputs: dict[str, dict[str, Any]], now: datetime, *,
                          reached: bool = False) -> int:
