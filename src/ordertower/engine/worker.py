@@ -180,6 +180,10 @@ def _recorded(worker: str, item: dict[str, Any], state: str | None, outcome: Out
 BUSY_SET_BUDGET_S = 0.010
 # and a claim takes this many items at most
 BUSY_CLAIM_MAX = 200
+# otherwise this many: a worker that finds more due claims again at once, and the other
+# workers take their share meanwhile (one claim of everything left the others idle while it
+# recorded its sets one after another)
+CLAIM_MAX = 250
 # a busy worker claims many times a second; its housekeeping (write transactions that
 # mostly find nothing) runs at most this often
 HOUSEKEEPING_SECONDS = 0.25
@@ -306,8 +310,8 @@ class Worker:
         if room <= 0:
             await asyncio.sleep(0.01)
             return []
-        if self.store.writers_waiting():  # a short claim: the API waits for its turn meanwhile
-            room = min(room, BUSY_CLAIM_MAX)
+        # a short claim while the API waits for its turn (SQLite's one writer)
+        room = min(room, BUSY_CLAIM_MAX if self.store.writers_waiting() else CLAIM_MAX)
         saturated = [s for s, n in self._per_system.items() if n >= self.system_limits.get(s, 10**9)]
         try:
             rows = await asyncio.to_thread(leases.claim, self.store, self.name, room, self.lease,
