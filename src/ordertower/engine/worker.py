@@ -244,6 +244,9 @@ class Worker:
         self.started = True
         heartbeat = asyncio.create_task(self._heartbeat())
         log.info("worker started", worker=self.name)
+        # work first: the first housekeeping (leases expired meanwhile, timers, jeopardy) comes
+        # one period after the first claim, not before it
+        self._last_housekeeping = time.monotonic()
         try:
             while not self._stop_requested:
                 due = time.monotonic() - self._last_housekeeping >= HOUSEKEEPING_SECONDS

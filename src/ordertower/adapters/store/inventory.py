@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from ...domain.inventory import (ACTIVE, Asset, AssetChange, AssetInsert, AssetTerminate, InstalledBase,
                                  InventoryItem, InventoryItemInsert, installed_base_changes,
                                  RowsToRead, recorded_change, restoring_changes, rows_to_read)
-from .statements import chunks as _chunks
+from .statements import chunks as _chunks, insert_rows
 from .tables import assets, inventory_items
 
 
@@ -246,9 +246,7 @@ class InventoryRepository:
         """The asset changes, in sequence; the inserts of assets written once, in one statement."""
         written = Counter(c.asset.id for c in changes)
         once = [c for c in changes if isinstance(c, AssetInsert) and written[c.asset.id] == 1]
-        rows = [_asset_row(c.asset, now) for c in once]
-        for chunk in _chunks(rows):
-            self.conn.execute(assets.insert(), chunk)
+        insert_rows(self.conn, assets, [_asset_row(c.asset, now) for c in once])
         for change in changes:
             if written[change.asset.id] > 1 or not isinstance(change, AssetInsert):
                 self._write_asset(change, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Iterator
 
@@ -32,13 +33,16 @@ def index_scans_only(conn: Connection, *, sequential_too: bool = False) -> None:
 
 
 def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows (each with the same keys, the table's defaults for the others).
+    """Insert many rows (each with the same keys; the table's defaults for the others).
 
-    PostgreSQL: one short statement with one array per column (``unnest``). A multi-row
-    ``VALUES`` of a set of events was a statement of thousands of placeholders, new text for
-    each size of set: psycopg split and converted it in Python every time (its statement
-    cache keeps short ones only) and the server parsed it every time; 37 % of a W worker's
-    time went to the events' and attempts' INSERTs (py-spy). SQLite: executemany, in chunks."""
+    PostgreSQL: one short statement with the rows as one JSON document
+    (``json_to_recordset``). A multi-row ``VALUES`` of a set of events was a statement of
+    thousands of placeholders, new text for each size of set: psycopg split and converted it in
+    Python every time (its statement cache keeps short ones only) and the server parsed it
+    every time; 37 % of a W worker's time went to the events' and attempts' INSERTs (py-spy).
+    One array per column (``unnest``) made the text short, but psycopg quotes every element of
+    an array in Python (40 % of the statement's time). The document is made by the json
+    module's C encoder and read by the server's. SQLite: executemany, in chunks."""
     if not rows:
         return
     if conn.dialect.name != "postgresql":
@@ -46,25 +50,26 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
             conn.execute(table.insert(), chunk)
         return
     names = tuple(rows[0])
-    params: dict[str, list[Any]] = {}
-    for n, name in enumerate(names):
-        values = [row[name] for row in rows]
-        kind = table.c[name].type
-        if isinstance(kind.dialect_impl(conn.dialect), postgresql.JSONB):
-            values = [json.dumps(v) for v in values]  # as SQLAlchemy's JSON type: None is 'null'
-        else:  # as the column's type binds one value (UTCDateTime: in UTC)
-            process = kind._cached_bind_processor(conn.dialect)
-            if process is not None:
-                values = [process(v) for v in values]
-        params[f"c{n}"] = values
-    conn.execute(_unnest_insert(table, names), params)
+    conn.execute(_recordset_insert(table, names), {"rows": json.dumps(rows, default=_json_value)})
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):  # as UTCDateTime binds it: naive means UTC
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 _PG = postgresql.dialect()
 
 
 @lru_cache(maxsize=64)
-def _unnest_insert(table: sa.Table, names: tuple[str, ...]) -> sa.TextClause:
-    arrays = ", ".join(f"CAST(:c{n} AS {table.c[name].type.compile(dialect=_PG)}[])"
-                       for n, name in enumerate(names))
-    return sa.text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})")
+def _recordset_insert(table: sa.Table, names: tuple[str, ...]) -> sa.TextClause:
+    columns = [table.c[name] for name in names]
+    # a JSON column's value is the JSON value itself; None, SQL NULL out of the recordset, is
+    # stored as JSON null, as SQLAlchemy's JSON type stores it
+    values = ", ".join(f"COALESCE(r.\"{c.name}\", 'null'::jsonb)"
+                       if isinstance(c.type.dialect_impl(_PG), postgresql.JSONB) else f"r.\"{c.name}\""
+                       for c in columns)
+    record = ", ".join(f"\"{c.name}\" {c.type.compile(dialect=_PG)}" for c in columns)
+    return sa.text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {values} "
+                   f"FROM json_to_recordset(CAST(:rows AS json)) AS r({record})")
