@@ -152,10 +152,11 @@ def release_successors(uow: UnitOfWork, completed: list[dict[str, Any]],
 
 
 def _reached_at_once(item: dict[str, Any], orders: dict[str, dict[str, Any]]) -> bool:
-    """A freed milestone of its order's current revision, the order not being cancelled: what
-    a claim and ``is_plain`` would run and complete as a plain completion."""
+    """A freed milestone of no system (one that names a system is held while it is offline,
+    and counts against its limits), of its order's current revision, the order not being
+    cancelled: what a claim and ``is_plain`` would run and complete as a plain completion."""
     order = orders.get(item["order_id"])
-    return (item["type"] in INSTANT_TYPES and order is not None
+    return (item["type"] in INSTANT_TYPES and item["system"] is None and order is not None
             and item["revision"] == order["revision"]
             and order["state"] != OrderState.PENDING_CANCELLATION)
 
