@@ -244,9 +244,11 @@ class Worker:
         self.started = True
         heartbeat = asyncio.create_task(self._heartbeat())
         log.info("worker started", worker=self.name)
-        # work first: the first housekeeping (leases expired meanwhile, timers, jeopardy) comes
-        # one period after the first claim, not before it
-        self._last_housekeeping = time.monotonic()
+        # work first: the first housekeeping (leases expired meanwhile, timers, holds) comes one
+        # period after the first claim, not before it; the first jeopardy sweep and learning of
+        # durations one period of theirs after the start (what they find was stored by the
+        # last ones, and a fleet of workers started together does not sweep all at once)
+        self._last_housekeeping = self._last_jeopardy = self._last_learning = time.monotonic()
         try:
             while not self._stop_requested:
                 due = time.monotonic() - self._last_housekeeping >= HOUSEKEEPING_SECONDS
