@@ -94,12 +94,14 @@ def reach_milestones(uow: UnitOfWork, orders: dict[str, dict[str, Any]],
         attempts: list[dict[str, Any]] = []
         outputs: dict[str, dict[str, Any]] = {}
         for freed in reached:
-            # as release_successors left it (its READY event written), then claimed
-            ready = rows[freed["id"]] | {"state": ItemState.READY}
+            # as release_successors left it (its READY event written), then claimed: an
+            # attempt counted, running
+            row = rows[freed["id"]]
+            ready = row | {"state": ItemState.READY, "attempts": row["attempts"] + 1}
             check_item_transition(ready["id"], ready["state"], ItemState.RUNNING)
-            running = ready | {"state": ItemState.RUNNING, "attempts": ready["attempts"] + 1}
-            events.append(_state_event(running | {"state": ItemState.READY}, ItemState.RUNNING,
+            events.append(_state_event(ready, ItemState.RUNNING,
                                        f"reached by {worker}: a milestone does no work"))
+            running = ready | {"state": ItemState.RUNNING}
             check_item_transition(running["id"], running["state"], ItemState.COMPLETED)
             events += _completed_events(running, "done")
             outcome = Outcome.milestone(running)
@@ -136,8 +138,9 @@ def release_successors(uow: UnitOfWork, completed: list[dict[str, Any]],
         events.append(_state_event(succ, ItemState.READY,
                                    f"dependencies done (last: {last[succ['id']]})"))
     uow.events.add_many(events, now)
-    reached = [s for s in freed if _reached_at_once(s, orders)]
-    ready = [s for s in freed if not _reached_at_once(s, orders)]
+    reached, ready = [], []
+    for succ in freed:
+        (reached if _reached_at_once(succ, orders) else ready).append(succ)
     if not ready:
         return reached
     if uow.plan.make_ready([s["id"] for s in ready], now) != len(ready):
