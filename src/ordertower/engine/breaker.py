@@ -36,6 +36,7 @@ from ..domain.breaker import Breaker, BreakerState, Verdict
 from ..domain.catalog import BreakerPolicy
 from ..domain.lifecycle import ItemState, OrderState
 from .conflicts import retrying
+from .items import is_withdrawn
 from .locks import lock_if_free
 from .outcomes import Outcome
 from .ports import CalloutFailure, Store, UnitOfWork
@@ -126,7 +127,7 @@ def after_attempt(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], o
     else:
         reason = f"{system} answered again ({outcome.status_code or outcome.attempt_outcome})"
     _apply(uow, system, current, verdict, reason)
-    if not verdict.hold or _withdrawn(row, order):  # withdrawn work is not held: recorded as usual
+    if not verdict.hold or is_withdrawn(row, order):  # withdrawn work is not held: recorded as usual
         return None
     cause = f"circuit breaker of {system} is {verdict.breaker.state}"
     spec = row["spec"]
@@ -136,13 +137,6 @@ def after_attempt(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], o
                             not_before=None, deadline_at=None, last_error=outcome.error, **_LEASE_FREE)
     transition_item(uow, ready, ItemState.ON_HOLD, cause)
     return ItemState.ON_HOLD
-
-
-def _withdrawn(row: dict[str, Any], order: dict[str, Any]) -> bool:
-    """Work a revision or cancellation withdrew while it ran (as engine/items.py judges it)."""
-    if row["spec"].compensates:
-        return False
-    return row["revision"] != order["revision"] or order["state"] == OrderState.PENDING_CANCELLATION
 
 
 # --- probes ------------------------------------------------------------------------------

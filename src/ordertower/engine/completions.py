@@ -26,7 +26,7 @@ from typing import Any, Iterable
 
 from ..domain.errors import ConcurrentChange
 from ..domain.jeopardy import GREEN
-from ..domain.lifecycle import ItemState, OrderState, check_item_transition
+from ..domain.lifecycle import ItemState, check_item_transition
 from .outcomes import Outcome, OutcomeKind, attempt_row
 from .ports import UnitOfWork
 from . import items
@@ -49,8 +49,8 @@ def is_plain(row: dict[str, Any], order: dict[str, Any], outcome: Outcome, watch
         return False
     if spec.compensates or spec.compensated_by:
         return False
-    if row["revision"] != order["revision"] or order["state"] == OrderState.PENDING_CANCELLATION:
-        return False  # withdrawn while it ran (items._is_withdrawn)
+    if items.superseded(row, order):
+        return False  # withdrawn while it ran (items.is_withdrawn)
     policy = outcome.breaker
     return not (policy is not None and policy.enabled and row.get("system") in watched)
 
@@ -160,8 +160,7 @@ def _reached_at_once(item: dict[str, Any], orders: dict[str, dict[str, Any]]) ->
     cancelled: what a claim and ``is_plain`` would run and complete as a plain completion."""
     order = orders.get(item["order_id"])
     return (item["type"] in INSTANT_TYPES and item["system"] is None and order is not None
-            and item["revision"] == order["revision"]
-            and order["state"] != OrderState.PENDING_CANCELLATION)
+            and not items.superseded(item, order))
 
 
 def _completed_events(row: dict[str, Any], cause: str) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ def complete(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], output
     """Complete an item: outputs into its line, assets, successors released, order state."""
     now = uow.clock.now()
     apply_outputs(uow, row, output)
-    if assets and not _is_withdrawn(row, order):  # withdrawn while it ran: never recorded
+    if assets and not is_withdrawn(row, order):  # withdrawn while it ran: never recorded
         record_assets(uow, row, order, assets, now)
     transition_item(uow, row, ItemState.COMPLETED, cause, output=output, finished_at=now,
                     last_error=None, deadline_at=None, jeopardy=GREEN, **LEASE_FREE)
@@ -52,11 +52,15 @@ def _reconcile_compensation(uow: UnitOfWork, row: dict[str, Any], cause: str) ->
                         "its compensation follows")
 
 
-def _is_withdrawn(row: dict[str, Any], order: dict[str, Any]) -> bool:
-    """Work a revision or cancellation withdrew while it ran (compensations are not)."""
-    if row["spec"].compensates:
-        return False
+def superseded(row: dict[str, Any], order: dict[str, Any]) -> bool:
+    """An item of an earlier revision than its order's, or of an order being cancelled: work a
+    revision or cancellation withdrew, unless the item is a compensation (``is_withdrawn``)."""
     return row["revision"] != order["revision"] or order["state"] == OrderState.PENDING_CANCELLATION
+
+
+def is_withdrawn(row: dict[str, Any], order: dict[str, Any]) -> bool:
+    """Work a revision or cancellation withdrew while it ran (compensations are not)."""
+    return not row["spec"].compensates and superseded(row, order)
 
 
 def fail(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], error: str, retryable: bool,
@@ -66,7 +70,7 @@ def fail(uow: UnitOfWork, row: dict[str, Any], order: dict[str, Any], error: str
     spec = row["spec"]
     policy = spec.retry
     counted = spec.attempts_counted(row["attempts"])
-    if _is_withdrawn(row, order):
+    if is_withdrawn(row, order):
         failed = transition_item(uow, row, ItemState.FALLOUT, f"failed: {error}", last_error=error,
                                  finished_at=now, deadline_at=None, **LEASE_FREE)
         transition_item(uow, failed, ItemState.CANCELLED, "withdrawn: its failure is discarded")
