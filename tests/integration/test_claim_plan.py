@@ -9,7 +9,6 @@ way, and the claims after it skip them; the claim asks for one whatever the stat
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,15 +16,10 @@ import sqlalchemy as sa
 from ordertower.engine import leases
 
 from ..support.engine import EngineHarness
+from ..support.workload_w import W_CATALOG, w_order
 
-W_CATALOG = Path(__file__).resolve().parents[2] / "benchmarks" / "catalogs" / "workload-w"
 LEASE = timedelta(seconds=60)
 ROOM = 1_000  # what a worker claims at most (its --max-in-flight)
-
-
-def w_order(i: int) -> dict:
-    return {"externalId": f"claim-plan-{i}", "relatedParty": [{"id": f"claim-plan-{i}", "role": "customer"}],
-            "productOrderItem": [{"id": "1", "action": "add", "productOffering": {"id": "w-order"}}]}
 
 
 @pytest.mark.timeout(120)
@@ -40,7 +34,7 @@ def test_a_claim_after_a_thousand_claimed_items_reads_a_few_pages(pg_database_ur
         with store.engine.begin() as conn:  # no vacuum may clean up behind the test's back
             conn.exec_driver_sql("ALTER TABLE plan_items SET (autovacuum_enabled = false)")
         for i in range(500):
-            h.place(w_order(i))
+            h.place(w_order(f"claim-plan-{i}"))
         if statistics == "a busy queue":  # what autovacuum's ANALYZE saw at a busy moment
             with store.engine.begin() as conn:
                 conn.exec_driver_sql("ANALYZE plan_items")
@@ -58,7 +52,6 @@ def test_a_claim_after_a_thousand_claimed_items_reads_a_few_pages(pg_database_ur
             conn.exec_driver_sql("ALTER TABLE plan_items RESET (autovacuum_enabled)")
         h.close()
     assert pages < 50
-
 
 
 def _plan_nodes(plan: dict) -> list[dict]:
@@ -79,7 +72,7 @@ def test_completing_a_few_items_of_a_large_queue_reads_them_by_their_key(pg_data
     try:
         store = h.container.store
         for i in range(1_000):
-            h.place(w_order(i))
+            h.place(w_order(f"claim-plan-{i}"))
         with store.engine.begin() as conn:  # the statistics of a full table
             conn.exec_driver_sql("ANALYZE plan_items")
         claimed = leases.claim(store, "busy-worker", 200, LEASE)

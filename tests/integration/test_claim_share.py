@@ -4,24 +4,16 @@ after another. A worker that finds more due claims again at once."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ordertower.engine.worker import CLAIM_MAX
 
 from ..support.engine import EngineHarness
-
-W_CATALOG = Path(__file__).resolve().parents[2] / "benchmarks" / "catalogs" / "workload-w"
-
-
-def _w_order(i: int) -> dict:
-    return {"externalId": f"share-{i}", "relatedParty": [{"id": f"share-{i}", "role": "customer"}],
-            "productOrderItem": [{"id": "1", "action": "add", "productOffering": {"id": "w-order"}}]}
+from ..support.workload_w import W_CATALOG, w_order
 
 
 def test_a_claim_leaves_what_is_due_beyond_its_share_to_the_next_claim(database_url):
     h = EngineHarness(database_url, catalog=W_CATALOG)
     try:
-        orders = [h.place(_w_order(i)) for i in range(CLAIM_MAX // 2 + 5)]  # A and B of each due
+        orders = [h.place(w_order(f"share-{i}")) for i in range(CLAIM_MAX // 2 + 5)]  # A and B of each due
         first, second = h.step(), h.step()
         h.settle()
         states = {h.order(o)["state"] for o in orders}

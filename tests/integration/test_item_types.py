@@ -4,9 +4,9 @@ auto, milestone, manual, wait; item conditions; a dependency across orders."""
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 from ..support.engine import EngineHarness, order_body
+from ..support.workload_w import W_CATALOG, w_order
 
 FIBER = ("1", "fiber", {"speed": 500})
 TECH_FIBER = ("1", "fiber", {"speed": 1000, "install": "technician"})
@@ -133,20 +133,10 @@ def test_auto_and_milestone_items_run_in_process(engine):
     assert items["assetize/1"]["output"] == {"assets": 1}
 
 
-W_CATALOG = Path(__file__).resolve().parents[2] / "benchmarks" / "catalogs" / "workload-w"
-
-
-def _w_order(name: str) -> dict:
-    """Workload W: milestones A and B free; C after B; D after C; E after A and D; F after E;
-    then the asset recording."""
-    return {"externalId": name, "relatedParty": [{"id": name, "role": "customer"}],
-            "productOrderItem": [{"id": "1", "action": "add", "productOffering": {"id": "w-order"}}]}
-
-
 def test_milestones_freed_by_a_workers_completions_are_reached_in_the_same_cycle_with_their_whole_history(database_url):
     h = EngineHarness(database_url, catalog=W_CATALOG)
     try:
-        order_id = h.place(_w_order("reached"))
+        order_id = h.place(w_order("reached"))
         assert h.step() == 2  # A and B claimed and run; C to F follow in their transaction
         items = h.items(order_id)
         history = h.history(order_id)

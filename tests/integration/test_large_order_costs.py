@@ -7,12 +7,11 @@ recording of a claim groups its order's bundles once (engine/auto_steps.py, the 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ordertower.domain.lifecycle import FINAL_ITEM_STATES
 from ordertower.engine import item_context, jeopardy
 
 from ..support.engine import EngineHarness, order_body
+from ..support.workload_w import W_CATALOG, w_order
 
 
 def _plan_rows(engine, order_id: str) -> list[dict]:
@@ -98,15 +97,6 @@ def test_an_assetize_item_reads_only_its_bundles_items_and_lines_as_they_are_now
 
 # --- settling an order after a set of outcomes -----------------------------------------------
 
-W_CATALOG = Path(__file__).resolve().parents[2] / "benchmarks" / "catalogs" / "workload-w"
-
-
-def _w_order(name: str, lines: int) -> dict:
-    """An order of ``lines`` workload-W items: 7 plan items each."""
-    return {"externalId": name, "relatedParty": [{"id": name, "role": "customer"}],
-            "productOrderItem": [{"id": str(i), "action": "add", "productOffering": {"id": "w-order"}}
-                                 for i in range(1, lines + 1)]}
-
 
 def _work_of_progress(h: EngineHarness, order_id: str) -> tuple[dict, int]:
     """What settling reads of the order's plan, and what it cost the database: SQLite's
@@ -154,7 +144,7 @@ def test_settling_an_order_reads_as_much_of_a_large_plan_as_of_a_small_one(datab
     existence tests on the open items' index: the same work for 7 items as for 1,400."""
     h = EngineHarness(database_url, catalog=W_CATALOG)
     try:
-        small, large = h.place(_w_order("settle-small", 1)), h.place(_w_order("settle-large", 200))
+        small, large = h.place(w_order("settle-small")), h.place(w_order("settle-large", 200))
         # the first steps of both run (A and B claimed, the milestones after them reached in
         # the same transaction): both in progress, their asset recordings still open
         h.step()

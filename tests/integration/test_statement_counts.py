@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import Counter
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Callable, Iterator
 from unittest import mock
 
@@ -27,8 +26,8 @@ from ordertower.engine import completions, item_context, leases, recording
 from ordertower.engine.outcomes import Outcome
 
 from ..support.engine import EngineHarness
+from ..support.workload_w import W_CATALOG, w_order
 
-W_CATALOG = Path(__file__).resolve().parents[2] / "benchmarks" / "catalogs" / "workload-w"
 LEASE = timedelta(seconds=60)
 WORKER = "counting-worker"
 # W's rounds: A and B claimed, C, D, E and F reached as their completion frees them; then the
@@ -71,16 +70,11 @@ class StatementCounter:
         return counted
 
 
-def w_order(i: int, tag: str) -> dict[str, Any]:
-    return {"externalId": f"{tag}-{i}", "relatedParty": [{"id": f"{tag}-cust-{i}", "role": "customer"}],
-            "productOrderItem": [{"id": "1", "action": "add", "productOffering": {"id": "w-order"}}]}
-
-
 def run_rounds(h: EngineHarness, orders: int, tag: str) -> list[dict[str, Any]]:
     """Place ``orders`` W orders, then run them round by round; for each round, the items it
     ran and the statements of each hot path."""
     store = h.container.store
-    ids = [h.place(w_order(i, tag)) for i in range(orders)]
+    ids = [h.place(w_order(f"{tag}-{i}")) for i in range(orders)]
     rounds = []
     counter = StatementCounter(store.engine)
     with counter, \
